@@ -1,0 +1,199 @@
+/**
+ * `alap`: the studio's core, headless. Commands: create, inspect, prune, bench.
+ * Errors from bad input end in one sentence on stderr and exit code 1.
+ */
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { describeBackend, initBackend, type BackendName } from '../core/backend';
+import { readChannelGraph, type ChannelGraph } from '../core/graph/channel-graph';
+import { modelCost, formatCount, resolveSize } from '../core/measure/cost';
+import { measureLatency, type Latency } from '../core/measure/latency';
+import { parseBudget, pruneModel, selectGroups } from '../core/compress/prune';
+import { ARCHS, buildGenerator, defaultSpec, type Arch } from '../core/models/zoo';
+import { readModelDir, writeModelDir } from './model-dir';
+
+const USAGE = `Usage:
+  alap create --arch resnet|unet|globalgen --out <dir> [--ngf N] [--blocks N] [--size N|any]
+              [--in-channels N] [--out-channels N] [--seed N] [--force]
+  alap inspect <model.json|dir> [--size N] [--json]
+  alap prune <model.json|dir> --budget macs=0.25|params=0.5|threshold=1e-3 --out <dir>
+             [--size N] [--backend wasm|cpu] [--runs N] [--force]
+  alap bench <model.json|dir> [--size N] [--backend wasm|cpu] [--runs N] [--warmup N]`;
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  arch: { type: 'string' },
+  out: { type: 'string' },
+  ngf: { type: 'string' },
+  blocks: { type: 'string' },
+  size: { type: 'string' },
+  'in-channels': { type: 'string' },
+  'out-channels': { type: 'string' },
+  seed: { type: 'string' },
+  json: { type: 'boolean' },
+  budget: { type: 'string' },
+  backend: { type: 'string' },
+  runs: { type: 'string' },
+  warmup: { type: 'string' },
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function int(values: Values, key: keyof Values, fallback?: number): number | undefined {
+  const raw = values[key];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${key} must be a positive integer, got '${raw}'`);
+  return n;
+}
+
+function modelArg(positionals: string[]): string {
+  if (!positionals[1]) throw new UsageError(`'${positionals[0]}' needs a model: a model.json file or its folder`);
+  return positionals[1];
+}
+
+async function backend(values: Values) {
+  const name = (values.backend ?? 'wasm') as BackendName;
+  if (!['wasm', 'cpu'].includes(name)) throw new UsageError(`--backend must be wasm or cpu in Node, got '${name}'`);
+  return initBackend({ prefer: name });
+}
+
+function progress(label: string) {
+  return (done: number, total: number) => {
+    if (!process.stderr.isTTY) return;
+    const width = 24;
+    const filled = Math.round((done / total) * width);
+    process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
+    if (done === total) process.stderr.write('\n');
+  };
+}
+
+function summary(graph: ChannelGraph, size: [number, number]) {
+  const cost = modelCost(graph, size);
+  const prunable = graph.groups.filter((g) => g.prunable);
+  return { cost, groups: graph.groups.length, prunable: prunable.length };
+}
+
+async function create(values: Values) {
+  const arch = values.arch as Arch;
+  if (!ARCHS.includes(arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}`);
+  if (!values.out) throw new UsageError('create needs --out <dir>');
+  const size = values.size === 'any' ? null : int(values, 'size', 256)!;
+  const spec = defaultSpec(arch, {
+    size,
+    ...(values.ngf && { ngf: int(values, 'ngf') }),
+    ...(values.blocks && { depth: int(values, 'blocks') }),
+    ...(values['in-channels'] && { inChannels: int(values, 'in-channels') }),
+    ...(values['out-channels'] && { outChannels: int(values, 'out-channels') }),
+    ...(values.seed && { seed: int(values, 'seed') }),
+  });
+  await tf.setBackend('cpu');
+  const model = buildGenerator(spec);
+  const files = await writeModelDir(model, values.out, {}, values.force);
+  console.log(`wrote ${arch} (ngf=${spec.ngf}, depth=${spec.depth}, ${model.countParams()} params) to ${values.out}: ${files.join(', ')}`);
+}
+
+async function inspect(positionals: string[], values: Values) {
+  await tf.setBackend('cpu');
+  const model = await readModelDir(modelArg(positionals));
+  const graph = readChannelGraph(model);
+  const size = resolveSize(graph, int(values, 'size'));
+  const { cost, groups, prunable } = summary(graph, size);
+  if (values.json) {
+    const layers = cost.layers.map((l) => ({ ...l, groups: new Set(graph.byName.get(l.name)!.channels).size }));
+    console.log(JSON.stringify({ name: model.name, size, macs: cost.macs, params: cost.params, groups, prunableGroups: prunable, layers }, null, 2));
+    return;
+  }
+  console.log(`${model.name}: input ${JSON.stringify(model.inputs[0].shape)}, measured at ${size[0]}x${size[1]}`);
+  console.log(`${'layer'.padEnd(22)} ${'class'.padEnd(22)} ${'output'.padEnd(16)} ${'MACs'.padStart(10)} ${'params'.padStart(10)}`);
+  for (const l of cost.layers) {
+    const shape = `${l.outShape[0]}x${l.outShape[1]}x${l.outShape[2]}`;
+    console.log(`${l.name.padEnd(22)} ${l.className.padEnd(22)} ${shape.padEnd(16)} ${formatCount(l.macs).padStart(10)} ${formatCount(l.params).padStart(10)}`);
+  }
+  console.log(`total: ${formatCount(cost.macs)}MACs (${cost.macs}), ${formatCount(cost.params)} params (${cost.params})`);
+  console.log(`channel groups: ${groups} (${prunable} prunable, ${groups - prunable} pinned: model inputs/outputs and what they fix)`);
+}
+
+function latencyLine(label: string, l: Latency) {
+  return `${label}: median ${l.medianMs.toFixed(1)} ms, p95 ${l.p95Ms.toFixed(1)} ms, ${l.fps.toFixed(1)} FPS (${l.runs} runs)`;
+}
+
+async function bench(positionals: string[], values: Values) {
+  const info = await backend(values);
+  const model = await readModelDir(modelArg(positionals));
+  const graph = readChannelGraph(model);
+  const size = resolveSize(graph, int(values, 'size'));
+  const shape = [1, size[0], size[1], graph.layers[0].channels.length];
+  const lat = await measureLatency(model, shape, { runs: int(values, 'runs', 20), warmup: int(values, 'warmup', 3), onRun: progress('bench') });
+  const cost = modelCost(graph, size);
+  console.log(`backend: ${describeBackend(info)}`);
+  console.log(`${model.name} at ${size[0]}x${size[1]}: ${formatCount(cost.macs)}MACs`);
+  console.log(latencyLine('latency', lat));
+  console.log(`effective ${((cost.macs * 2) / (lat.medianMs * 1e6)).toFixed(2)} GFLOP/s`);
+}
+
+async function prune(positionals: string[], values: Values) {
+  if (!values.budget) throw new UsageError('prune needs --budget, e.g. macs=0.25');
+  if (!values.out) throw new UsageError('prune needs --out <dir>');
+  const budget = parseBudget(values.budget);
+  const info = await backend(values);
+  const model = await readModelDir(modelArg(positionals));
+  const graph = readChannelGraph(model);
+  const size = resolveSize(graph, int(values, 'size'));
+  const selection = selectGroups(graph, budget, size);
+  const pruned = await pruneModel(graph, selection.removed);
+  const before = modelCost(graph, size);
+  const after = modelCost(readChannelGraph(pruned), size);
+  const shape = [1, size[0], size[1], graph.layers[0].channels.length];
+  const runs = int(values, 'runs', 20);
+  const latBefore = await measureLatency(model, shape, { runs, onRun: progress('latency before') });
+  const latAfter = await measureLatency(pruned, shape, { runs, onRun: progress('latency after ') });
+  const report = {
+    budget: values.budget,
+    size,
+    backend: describeBackend(info),
+    removedGroups: selection.removed.size,
+    keptToAvoidEmptyLayer: selection.keptToAvoidEmptyLayer,
+    before: { macs: before.macs, params: before.params, latency: latBefore },
+    after: { macs: after.macs, params: after.params, latency: latAfter },
+    macsRatio: before.macs / after.macs,
+    speedup: latBefore.medianMs / latAfter.medianMs,
+  };
+  await writeModelDir(pruned, values.out, { 'prune-report.json': JSON.stringify(report, null, 2) }, values.force);
+  console.log(`backend: ${report.backend}`);
+  console.log(`removed ${selection.removed.size} channel groups (budget ${values.budget}) at ${size[0]}x${size[1]}`);
+  console.log(`MACs:   ${formatCount(before.macs)} -> ${formatCount(after.macs)} (${report.macsRatio.toFixed(2)}x fewer)`);
+  console.log(`params: ${formatCount(before.params)} -> ${formatCount(after.params)} (${(before.params / after.params).toFixed(2)}x fewer)`);
+  console.log(latencyLine('latency before', latBefore));
+  console.log(latencyLine('latency after ', latAfter));
+  console.log(`measured speed-up: ${report.speedup.toFixed(2)}x (MACs ratio ${report.macsRatio.toFixed(2)}x)`);
+  console.log(`wrote ${values.out}/model.json, weights.bin, prune-report.json`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // Silences tfjs's "install tfjs-node" banner: the native backend cannot be installed offline.
+  tf.env().set('PROD', true);
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+    const command = positionals[0];
+    if (values.help || !command) {
+      console.log(USAGE);
+      return values.help ? 0 : 1;
+    }
+    if (command === 'create') await create(values);
+    else if (command === 'inspect') await inspect(positionals, values);
+    else if (command === 'bench') await bench(positionals, values);
+    else if (command === 'prune') await prune(positionals, values);
+    else throw new UsageError(`Unknown command '${command}'`);
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    console.error(`alap: ${err.message}`);
+    if (e instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) console.error(USAGE);
+    if (process.env.ALAP_DEBUG) console.error(err.stack);
+    return 1;
+  }
+}

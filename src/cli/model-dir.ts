@@ -1,0 +1,60 @@
+/** Reading and writing tfjs model folders on disk for the CLI (Node only). */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import { loadModelFromFiles, ModelFileError, parseModelJson, saveModelToFiles } from '../core/io/model-files';
+
+/** Loads `<dir>/model.json` or the given model.json path with its shards. */
+export async function readModelDir(target: string): Promise<tf.LayersModel> {
+  let file = target;
+  const stat = await fs.stat(target).catch(() => null);
+  if (!stat) throw new ModelFileError(`Model file '${target}' does not exist`);
+  if (stat.isDirectory()) file = path.join(target, 'model.json');
+  const text = await fs.readFile(file, 'utf8').catch(() => {
+    throw new ModelFileError(`Cannot read '${file}'`);
+  });
+  const { manifest } = parseModelJson(text, path.basename(file));
+  const dir = path.dirname(file);
+  const shards = new Map<string, Uint8Array>();
+  for (const p of manifest.flatMap((g) => g.paths)) {
+    const resolved = path.resolve(dir, p);
+    if (path.relative(dir, resolved).startsWith('..')) {
+      throw new ModelFileError(`Weight shard path '${p}' points outside the model folder`);
+    }
+    const bytes = await fs.readFile(resolved).catch(() => null);
+    if (bytes) shards.set(p, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+  return loadModelFromFiles(text, shards, path.basename(file));
+}
+
+/**
+ * Writes a model folder so that nothing half-written is ever left at `out`: the files go to a
+ * temporary sibling folder that is renamed into place at the end. An existing non-empty `out` is
+ * refused unless `force` is set.
+ */
+export async function writeModelDir(
+  model: tf.LayersModel,
+  out: string,
+  extra: Record<string, string> = {},
+  force = false,
+): Promise<string[]> {
+  const existing = await fs.readdir(out).catch(() => null);
+  if (existing && existing.length > 0 && !force) {
+    throw new Error(`Output folder '${out}' is not empty; choose another --out or pass --force to replace it`);
+  }
+  const files = await saveModelToFiles(model);
+  const tmp = `${out.replace(/\/+$/, '')}.tmp-${process.pid}`;
+  await fs.rm(tmp, { recursive: true, force: true });
+  await fs.mkdir(tmp, { recursive: true });
+  try {
+    await fs.writeFile(path.join(tmp, 'model.json'), files.modelJson);
+    for (const [name, bytes] of files.shards) await fs.writeFile(path.join(tmp, name), bytes);
+    for (const [name, text] of Object.entries(extra)) await fs.writeFile(path.join(tmp, name), text);
+    if (existing) await fs.rm(out, { recursive: true, force: true });
+    await fs.rename(tmp, out);
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return ['model.json', ...files.shards.keys(), ...Object.keys(extra)];
+}

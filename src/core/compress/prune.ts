@@ -1,0 +1,217 @@
+/**
+ * Structural pruning: choose channel groups to remove (by norm threshold or a MACs / params
+ * budget) and build the narrower model by rewriting the model's JSON config and slicing weights.
+ * The result is a plain tf.LayersModel that saves and loads in the standard tfjs format.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ChannelGraph, GraphLayer } from '../graph/channel-graph';
+import { weightAxes } from '../graph/weight-axes';
+import { aliveCount, layerCost, layerShapes } from '../measure/cost';
+
+export type Budget =
+  | { kind: 'macs'; keep: number }
+  | { kind: 'params'; keep: number }
+  | { kind: 'threshold'; value: number };
+
+export function parseBudget(text: string): Budget {
+  const m = /^(macs|params|threshold)=([0-9.eE+-]+)$/.exec(text.trim());
+  const value = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isFinite(value)) {
+    throw new Error(`Budget '${text}' is not understood; use macs=0.25, params=0.5 or threshold=1e-3`);
+  }
+  const kind = m[1] as Budget['kind'];
+  if (kind === 'threshold') {
+    if (value < 0) throw new Error(`A threshold must be >= 0, got ${value}`);
+    return { kind, value };
+  }
+  if (!(value > 0 && value <= 1)) throw new Error(`A ${kind} budget is the fraction to keep, in (0, 1]; got ${value}`);
+  return { kind, keep: value };
+}
+
+function eachWeight(graph: ChannelGraph, f: (l: GraphLayer, w: tf.LayerVariable, axis: number) => void): void {
+  for (const l of graph.layers) {
+    if (l.role !== 'source' && l.role !== 'follow') continue;
+    for (const w of l.layer.weights) {
+      const axis = weightAxes(l, w.shape.length).out;
+      if (axis !== null) f(l, w, axis);
+    }
+  }
+}
+
+/**
+ * L2 norm of each group's trainable parameters (its producers' filters and biases and the
+ * per-channel parameters of the norms that follow), and the number of those parameters.
+ */
+export function groupNorms(graph: ChannelGraph): { norm: Float64Array; count: Float64Array } {
+  const sumSq = new Float64Array(graph.groups.length);
+  const count = new Float64Array(graph.groups.length);
+  eachWeight(graph, (l, w, axis) => {
+    if (!w.trainable) return;
+    const rank = w.shape.length;
+    const perChannel = tf.tidy(() => {
+      const others = [...Array(rank).keys()].filter((a) => a !== axis);
+      return tf.sum(tf.square(w.read()), others).dataSync();
+    });
+    const each = w.shape.reduce<number>((p, d, i) => (i === axis ? p : p * (d as number)), 1);
+    l.channels.forEach((g, c) => {
+      sumSq[g] += perChannel[c];
+      count[g] += each;
+    });
+  });
+  return { norm: sumSq.map(Math.sqrt), count };
+}
+
+/**
+ * Sets every parameter of the given groups to zero (BatchNorm's moving variance excepted, which
+ * must stay positive), so the channels they carry are identically zero.
+ */
+export function zeroGroups(graph: ChannelGraph, groups: ReadonlySet<number>): void {
+  eachWeight(graph, (l, w, axis) => {
+    if (w.name.endsWith('moving_variance')) return;
+    const keep = l.channels.map((g) => (groups.has(g) ? 0 : 1));
+    if (keep.every((k) => k === 1)) return;
+    tf.tidy(() => {
+      const shape = w.shape.map((_, i) => (i === axis ? keep.length : 1));
+      w.write(tf.mul(w.read(), tf.tensor(keep, shape)));
+    });
+  });
+}
+
+/** Per-layer alive-channel bookkeeping so a budget search can update costs in O(layers). */
+class CostTracker {
+  private readonly cin: number[];
+  private readonly cout: number[];
+  private readonly shapes;
+  /** For each group: the layers whose input/output it appears in, with multiplicity. */
+  private readonly touches: { layer: number; side: 'in' | 'out'; n: number }[][];
+  macs = 0;
+  params = 0;
+
+  constructor(
+    private readonly graph: ChannelGraph,
+    size: [number, number],
+    removed: ReadonlySet<number>,
+  ) {
+    this.shapes = layerShapes(graph, size);
+    this.cin = graph.layers.map((l) => aliveCount(l.inChannels, removed));
+    this.cout = graph.layers.map((l) => aliveCount(l.channels, removed));
+    this.touches = graph.groups.map(() => []);
+    graph.layers.forEach((l, i) => {
+      for (const [side, chans] of [['in', l.inChannels], ['out', l.channels]] as const) {
+        const counts = new Map<number, number>();
+        for (const g of chans) if (!removed.has(g)) counts.set(g, (counts.get(g) ?? 0) + 1);
+        for (const [g, n] of counts) this.touches[g].push({ layer: i, side, n });
+      }
+    });
+    this.total();
+  }
+
+  private cost(i: number) {
+    const l = this.graph.layers[i];
+    return layerCost(l, this.shapes.get(l.name)!, this.cin[i], this.cout[i]);
+  }
+
+  private total() {
+    this.macs = 0;
+    this.params = 0;
+    this.graph.layers.forEach((_, i) => {
+      const c = this.cost(i);
+      this.macs += c.macs;
+      this.params += c.params;
+    });
+  }
+
+  /** Whether removing the group leaves every layer at least one channel. */
+  canRemove(g: number): boolean {
+    return this.touches[g].every((t) => t.side === 'in' || this.cout[t.layer] - t.n >= 1);
+  }
+
+  remove(g: number): void {
+    const layers = new Set(this.touches[g].map((t) => t.layer));
+    for (const i of layers) {
+      const c = this.cost(i);
+      this.macs -= c.macs;
+      this.params -= c.params;
+    }
+    for (const t of this.touches[g]) (t.side === 'in' ? this.cin : this.cout)[t.layer] -= t.n;
+    for (const i of layers) {
+      const c = this.cost(i);
+      this.macs += c.macs;
+      this.params += c.params;
+    }
+  }
+}
+
+export interface Selection {
+  removed: Set<number>;
+  /** Groups that met the criterion but were kept so that no layer loses all its channels. */
+  keptToAvoidEmptyLayer: number;
+}
+
+/**
+ * Groups to remove for a budget. Threshold: every prunable group whose norm is below it. MACs or
+ * params: the groups with the smallest RMS parameter value first, until the budget is met.
+ */
+export function selectGroups(graph: ChannelGraph, budget: Budget, size: [number, number]): Selection {
+  const { norm, count } = groupNorms(graph);
+  const rms = (g: number) => (count[g] > 0 ? norm[g] / Math.sqrt(count[g]) : 0);
+  const order = graph.groups
+    .filter((g) => g.prunable)
+    .map((g) => g.id)
+    .sort((a, b) => (budget.kind === 'threshold' ? norm[a] - norm[b] : rms(a) - rms(b)));
+  const tracker = new CostTracker(graph, size, new Set());
+  const target =
+    budget.kind === 'macs' ? tracker.macs * budget.keep : budget.kind === 'params' ? tracker.params * budget.keep : 0;
+  const current = () => (budget.kind === 'params' ? tracker.params : tracker.macs);
+  const removed = new Set<number>();
+  let kept = 0;
+  for (const g of order) {
+    if (budget.kind === 'threshold' ? norm[g] >= budget.value : current() <= target) break;
+    if (!tracker.canRemove(g)) {
+      kept++;
+      continue;
+    }
+    tracker.remove(g);
+    removed.add(g);
+  }
+  return { removed, keptToAvoidEmptyLayer: kept };
+}
+
+function aliveIndices(channels: number[], removed: ReadonlySet<number>): number[] {
+  const idx: number[] = [];
+  channels.forEach((g, i) => removed.has(g) || idx.push(i));
+  return idx;
+}
+
+type LayerJSON = { class_name: string; config: Record<string, unknown> };
+
+/** Builds the narrower model with the given groups removed. The original is left untouched. */
+export async function pruneModel(graph: ChannelGraph, removed: ReadonlySet<number>): Promise<tf.LayersModel> {
+  const pinned = [...removed].filter((g) => !graph.groups[g]?.prunable);
+  if (pinned.length) throw new Error(`Channel group ${pinned[0]} cannot be removed: ${graph.groups[pinned[0]]?.pinnedBy ?? 'unknown group'}`);
+
+  const topology = graph.model.toJSON(null, false) as unknown as { config: { layers: LayerJSON[] } };
+  for (const entry of topology.config.layers) {
+    const l = graph.byName.get(entry.config.name as string);
+    if (l?.role === 'source') entry.config.filters = aliveCount(l.channels, removed);
+  }
+  const pruned = await tf.models.modelFromJSON({ modelTopology: topology as unknown as tf.io.ModelJSON['modelTopology'] });
+
+  for (const l of graph.layers) {
+    if (l.layer.weights.length === 0) continue;
+    const outIdx = aliveIndices(l.channels, removed);
+    const inIdx = aliveIndices(l.inChannels, removed);
+    const sliced = tf.tidy(() =>
+      l.layer.getWeights().map((w) => {
+        const axes = weightAxes(l, w.rank);
+        let t = w;
+        if (axes.out !== null && outIdx.length !== l.channels.length) t = tf.gather(t, outIdx, axes.out);
+        if (axes.in !== null && inIdx.length !== l.inChannels.length) t = tf.gather(t, inIdx, axes.in);
+        return t === w ? tf.clone(w) : t;
+      }),
+    );
+    pruned.getLayer(l.name).setWeights(sliced);
+    tf.dispose(sliced);
+  }
+  return pruned;
+}

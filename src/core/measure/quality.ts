@@ -1,0 +1,50 @@
+/**
+ * Image quality between two NHWC batches: PSNR and SSIM (Wang et al. 2004: 11x11 Gaussian window,
+ * sigma 1.5, K1 = 0.01, K2 = 0.03), both given the data range of the images (2 for [-1, 1]).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+function checkPair(a: tf.Tensor4D, b: tf.Tensor4D): void {
+  if (a.shape.join() !== b.shape.join()) {
+    throw new Error(`Images to compare differ in shape: [${a.shape}] vs [${b.shape}]`);
+  }
+}
+
+/** Mean PSNR over the batch, in dB (Infinity for identical images). */
+export function psnr(a: tf.Tensor4D, b: tf.Tensor4D, dataRange = 2): number {
+  checkPair(a, b);
+  const mse = tf.tidy(() => tf.mean(tf.squaredDifference(a, b), [1, 2, 3]).dataSync());
+  const values = Array.from(mse, (m) => (m === 0 ? Infinity : 10 * Math.log10((dataRange * dataRange) / m)));
+  return values.reduce((s, v) => s + v, 0) / values.length;
+}
+
+function gaussianWindow(size: number, sigma: number, channels: number): tf.Tensor4D {
+  const half = (size - 1) / 2;
+  const g = Array.from({ length: size }, (_, i) => Math.exp(-((i - half) ** 2) / (2 * sigma * sigma)));
+  const sum = g.reduce((s, v) => s + v, 0);
+  const w = g.map((v) => v / sum);
+  const k: number[] = [];
+  for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) for (let c = 0; c < channels; c++) k.push(w[i] * w[j]);
+  return tf.tensor4d(k, [size, size, channels, 1]);
+}
+
+/** Mean SSIM over batch, pixels and channels. Images smaller than the window use a smaller one. */
+export function ssim(a: tf.Tensor4D, b: tf.Tensor4D, dataRange = 2): number {
+  checkPair(a, b);
+  return tf.tidy(() => {
+    const [, h, w, c] = a.shape;
+    const size = Math.min(11, h, w);
+    const win = gaussianWindow(size, 1.5 * (size / 11), c);
+    const blur = (x: tf.Tensor4D) => tf.depthwiseConv2d(x, win, 1, 'valid');
+    const c1 = (0.01 * dataRange) ** 2;
+    const c2 = (0.03 * dataRange) ** 2;
+    const muA = blur(a);
+    const muB = blur(b);
+    const varA = tf.sub(blur(tf.mul(a, a)), tf.mul(muA, muA));
+    const varB = tf.sub(blur(tf.mul(b, b)), tf.mul(muB, muB));
+    const cov = tf.sub(blur(tf.mul(a, b)), tf.mul(muA, muB));
+    const num = tf.mul(tf.add(tf.mul(2, tf.mul(muA, muB)), c1), tf.add(tf.mul(2, cov), c2));
+    const den = tf.mul(tf.add(tf.add(tf.square(muA), tf.square(muB)), c1), tf.add(tf.add(varA, varB), c2));
+    return tf.mean(tf.div(num, den)).dataSync()[0];
+  });
+}

@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/core/backend';
+import { InstanceNormalization, reflectPad } from '../../src/core/models/layers';
+import { loadModelFromFiles, saveModelToFiles } from '../../src/core/io/model-files';
+import { ARCHS, buildGenerator, defaultSpec } from '../../src/core/models/zoo';
+
+beforeAll(async () => {
+  tf.env().set('PROD', true);
+  await initBackend({ prefer: 'wasm' });
+});
+
+describe('ReflectionPadding2D gradient', () => {
+  it('folds the borders back: [1,2,3,4] padded by 2 has gradient [1,3,3,1] (tfjs gives [1,1,1,1])', () => {
+    const x = tf.tensor4d([1, 2, 3, 4], [1, 1, 4, 1]);
+    const g = tf.grad((t: tf.Tensor) => reflectPad(t as tf.Tensor4D, 0, 2).sum())(x);
+    expect(Array.from(g.dataSync())).toEqual([1, 3, 3, 1]);
+  });
+
+  it.each(['wasm', 'cpu'])('matches central finite differences on %s', async (backend) => {
+    await tf.setBackend(backend);
+    const x = tf.randomNormal([1, 5, 6, 2], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const r = tf.randomNormal([1, 9, 8, 2], 0, 1, 'float32', 2);
+    const f = (t: tf.Tensor) => tf.sum(tf.mul(reflectPad(t as tf.Tensor4D, 2, 1), r));
+    const analytic = tf.grad(f)(x).dataSync();
+    const base = x.dataSync();
+    const h = 1e-2;
+    for (let i = 0; i < base.length; i++) {
+      const plus = base.slice();
+      const minus = base.slice();
+      plus[i] += h;
+      minus[i] -= h;
+      const fd = (f(tf.tensor4d(plus, x.shape)).dataSync()[0] - f(tf.tensor4d(minus, x.shape)).dataSync()[0]) / (2 * h);
+      expect(Math.abs(fd - analytic[i])).toBeLessThan(2e-3 * Math.max(1, Math.abs(fd)));
+    }
+  });
+});
+
+describe('InstanceNormalization', () => {
+  it('normalises each sample and channel over H and W', () => {
+    const layer = new InstanceNormalization({});
+    const x = tf.randomNormal([2, 8, 8, 3], 4, 3, 'float32', 3);
+    const y = layer.apply(x) as tf.Tensor4D;
+    const { mean, variance } = tf.moments(y, [1, 2]);
+    mean.dataSync().forEach((m) => expect(Math.abs(m)).toBeLessThan(1e-4));
+    variance.dataSync().forEach((v) => expect(v).toBeCloseTo(1, 2));
+  });
+});
+
+describe('zoo models save and reload with custom layers', () => {
+  it.each(ARCHS)('%s round-trips through model.json + weights', async (arch) => {
+    const model = buildGenerator(defaultSpec(arch, { ngf: 4, size: 32, depth: arch === 'unet' ? 4 : 1, downsamplings: 2 }));
+    const files = await saveModelToFiles(model);
+    const loaded = await loadModelFromFiles(files.modelJson, files.shards);
+    const x = tf.randomUniform([1, 32, 32, model.inputs[0].shape[3]!], -1, 1, 'float32', 4);
+    const diff = tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor))).dataSync()[0];
+    expect(diff).toBe(0);
+    expect(loaded.layers.map((l) => l.getClassName())).toEqual(model.layers.map((l) => l.getClassName()));
+  });
+
+  it('a size-free generator runs at any multiple of its stride', () => {
+    const model = buildGenerator(defaultSpec('resnet', { ngf: 4, size: null, depth: 1 }));
+    expect(model.inputs[0].shape).toEqual([null, null, null, 3]);
+    for (const s of [16, 24]) {
+      expect((model.predict(tf.zeros([1, s, s, 3])) as tf.Tensor).shape).toEqual([1, s, s, 3]);
+    }
+  });
+});
