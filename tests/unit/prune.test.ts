@@ -90,6 +90,11 @@ describe('budgets', () => {
     expect([...removed].sort((a, b) => a - b)).toEqual([...dead].sort((a, b) => a - b));
   });
 
+  it('says so when a budget cannot be met without emptying layers', () => {
+    const graph = readChannelGraph(buildGenerator(defaultSpec('resnet', { ngf: 4, size: 32, depth: 1 })));
+    expect(() => selectGroups(graph, parseBudget('macs=0.001'), [32, 32])).toThrow(/A MACs budget of 0.001 cannot be met: .* leave 0\.\d+ of its MACs/);
+  });
+
   it('rejects budgets that mean nothing', () => {
     expect(() => parseBudget('macs=1.5')).toThrow(/fraction to keep, in \(0, 1\]/);
     expect(() => parseBudget('flops=0.3')).toThrow(/not understood/);

@@ -87,14 +87,18 @@ class CostTracker {
   macs = 0;
   params = 0;
 
+  private readonly minOut: number[];
+
   constructor(
     private readonly graph: ChannelGraph,
     size: [number, number],
     removed: ReadonlySet<number>,
+    minShare: number,
   ) {
     this.shapes = layerShapes(graph, size);
     this.cin = graph.layers.map((l) => aliveCount(l.inChannels, removed));
     this.cout = graph.layers.map((l) => aliveCount(l.channels, removed));
+    this.minOut = graph.layers.map((l) => Math.max(1, Math.ceil(minShare * l.channels.length)));
     this.touches = graph.groups.map(() => []);
     graph.layers.forEach((l, i) => {
       for (const [side, chans] of [['in', l.inChannels], ['out', l.channels]] as const) {
@@ -121,9 +125,9 @@ class CostTracker {
     });
   }
 
-  /** Whether removing the group leaves every layer at least one channel. */
+  /** Whether removing the group leaves every layer at or above its floor (at least one channel). */
   canRemove(g: number): boolean {
-    return this.touches[g].every((t) => t.side === 'in' || this.cout[t.layer] - t.n >= 1);
+    return this.touches[g].every((t) => t.side === 'in' || this.cout[t.layer] - t.n >= this.minOut[t.layer]);
   }
 
   remove(g: number): void {
@@ -144,22 +148,49 @@ class CostTracker {
 
 export interface Selection {
   removed: Set<number>;
-  /** Groups that met the criterion but were kept so that no layer loses all its channels. */
+  /** Groups that met the criterion but were kept so that no layer falls below its floor. */
   keptToAvoidEmptyLayer: number;
+}
+
+/** Smallest share of a layer's channels a budget may leave (a threshold may go down to one). */
+export const MIN_LAYER_SHARE = 0.05;
+
+/**
+ * Budget ranking: a group's RMS parameter value relative to the mean RMS of the groups its first
+ * producer makes, so layers initialised or trained at different scales compete fairly. Dead
+ * groups (all zero after condensation) score 0 and go first.
+ */
+function budgetScores(graph: ChannelGraph, norm: Float64Array, count: Float64Array): Float64Array {
+  const rms = graph.groups.map((g) => (count[g.id] > 0 ? norm[g.id] / Math.sqrt(count[g.id]) : 0));
+  const perLayer = new Map<string, { sum: number; n: number }>();
+  for (const g of graph.groups) {
+    const key = g.layers[0] ?? '';
+    const acc = perLayer.get(key) ?? { sum: 0, n: 0 };
+    acc.sum += rms[g.id];
+    acc.n++;
+    perLayer.set(key, acc);
+  }
+  return Float64Array.from(graph.groups, (g) => {
+    const acc = perLayer.get(g.layers[0] ?? '')!;
+    const mean = acc.sum / acc.n;
+    return mean > 0 ? rms[g.id] / mean : 0;
+  });
 }
 
 /**
  * Groups to remove for a budget. Threshold: every prunable group whose norm is below it. MACs or
- * params: the groups with the smallest RMS parameter value first, until the budget is met.
+ * params: the lowest-scoring groups first (see budgetScores) until the budget is met, never
+ * leaving a layer with fewer than MIN_LAYER_SHARE of its channels.
  */
 export function selectGroups(graph: ChannelGraph, budget: Budget, size: [number, number]): Selection {
   const { norm, count } = groupNorms(graph);
-  const rms = (g: number) => (count[g] > 0 ? norm[g] / Math.sqrt(count[g]) : 0);
+  const score = budget.kind === 'threshold' ? norm : budgetScores(graph, norm, count);
   const order = graph.groups
     .filter((g) => g.prunable)
     .map((g) => g.id)
-    .sort((a, b) => (budget.kind === 'threshold' ? norm[a] - norm[b] : rms(a) - rms(b)));
-  const tracker = new CostTracker(graph, size, new Set());
+    .sort((a, b) => score[a] - score[b]);
+  const floor = budget.kind === 'threshold' ? 0 : MIN_LAYER_SHARE;
+  const tracker = new CostTracker(graph, size, new Set(), floor);
   const target =
     budget.kind === 'macs' ? tracker.macs * budget.keep : budget.kind === 'params' ? tracker.params * budget.keep : 0;
   const current = () => (budget.kind === 'params' ? tracker.params : tracker.macs);
@@ -173,6 +204,12 @@ export function selectGroups(graph: ChannelGraph, budget: Budget, size: [number,
     }
     tracker.remove(g);
     removed.add(g);
+  }
+  if (budget.kind !== 'threshold' && current() > target) {
+    const what = budget.kind === 'macs' ? 'MACs' : 'parameters';
+    throw new Error(
+      `A ${what} budget of ${budget.keep} cannot be met: the model's pinned channels and the ${MIN_LAYER_SHARE * 100}% per-layer floor leave ${(current() / (target / budget.keep)).toFixed(3)} of its ${what}`,
+    );
   }
   return { removed, keptToAvoidEmptyLayer: kept };
 }
@@ -201,15 +238,18 @@ export async function pruneModel(graph: ChannelGraph, removed: ReadonlySet<numbe
     if (l.layer.weights.length === 0) continue;
     const outIdx = aliveIndices(l.channels, removed);
     const inIdx = aliveIndices(l.inChannels, removed);
-    const sliced = tf.tidy(() =>
-      l.layer.getWeights().map((w) => {
-        const axes = weightAxes(l, w.rank);
+    // Each slice is copied into a fresh tensor: the wasm backend keeps the shape of the buffer a
+    // gather wrote (not the tensor's), and its FusedConv2D then rejects such a bias as rank 4.
+    const sliced = l.layer.getWeights().map((w) => {
+      const axes = weightAxes(l, w.rank);
+      const values = tf.tidy(() => {
         let t = w;
         if (axes.out !== null && outIdx.length !== l.channels.length) t = tf.gather(t, outIdx, axes.out);
         if (axes.in !== null && inIdx.length !== l.inChannels.length) t = tf.gather(t, inIdx, axes.in);
-        return t === w ? tf.clone(w) : t;
-      }),
-    );
+        return { data: t.dataSync(), shape: t.shape };
+      });
+      return tf.tensor(values.data, values.shape, w.dtype);
+    });
     pruned.getLayer(l.name).setWeights(sliced);
     tf.dispose(sliced);
   }
