@@ -21,7 +21,8 @@ export interface BackendInfo {
   /** Why this backend: forced, first that worked, and why earlier ones were skipped. */
   reason: string;
   skipped: { name: BackendName; why: string }[];
-  wasm?: { simd: boolean; threads: boolean; threadCount: number };
+  /** threadCount is what XNNPACK reports after start; requestedThreads what was asked for. */
+  wasm?: { simd: boolean; threads: boolean; threadCount: number; requestedThreads: number | null };
   adapter?: { vendor: string; architecture: string; device: string; description: string };
   environment: 'browser' | 'worker' | 'node';
 }
@@ -50,6 +51,8 @@ async function webgpuUnavailableReason(): Promise<string | null> {
   return null;
 }
 
+let requestedThreads: number | null = null;
+
 async function prepare(name: BackendName, opts: BackendOptions): Promise<string | null> {
   if (name === 'webgpu') {
     const why = await webgpuUnavailableReason();
@@ -61,7 +64,8 @@ async function prepare(name: BackendName, opts: BackendOptions): Promise<string 
     if (opts.wasmPaths) wasm.setWasmPaths(opts.wasmPaths as never);
     const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
     const cores = nav()?.hardwareConcurrency;
-    if (isolated && cores) wasm.setThreadsCount(cores);
+    requestedThreads = isolated && cores ? cores : null;
+    if (requestedThreads) wasm.setThreadsCount(requestedThreads);
     registerWasmGradientKernels();
   } else if (name === 'webgl') {
     if (environment() === 'node') return 'webgl needs a browser';
@@ -87,10 +91,9 @@ async function adapterInfo(): Promise<BackendInfo['adapter']> {
 async function wasmFlags(): Promise<BackendInfo['wasm']> {
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
   const threads = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) as boolean;
-  const backend = tf.backend() as unknown as { getThreadsCount?: () => number };
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  const count = wasm.getThreadsCount?.() ?? backend.getThreadsCount?.() ?? 1;
-  return { simd, threads, threadCount: count };
+  const count = wasm.getThreadsCount();
+  return { simd, threads, threadCount: count, requestedThreads };
 }
 
 async function tryStart(name: BackendName, opts: BackendOptions): Promise<string | null> {
@@ -118,7 +121,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
     }
     const info: BackendInfo = {
       name,
-      reason: opts.prefer ? `forced by the caller` : skipped.length ? `first available` : `preferred backend`,
+      reason: opts.prefer ? `chosen explicitly` : skipped.length ? `first available` : `preferred backend`,
       skipped,
       environment: environment(),
     };

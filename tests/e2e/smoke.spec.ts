@@ -1,0 +1,29 @@
+import { expect, test } from '@playwright/test';
+
+test('the app loads, starts tfjs in a worker and runs a generator', async ({ page }, testInfo) => {
+  const backend = testInfo.project.name; // 'wasm' or 'webgpu'
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`/?backend=${backend}`);
+  await expect(page.getByRole('heading', { name: 'ALAP compression studio' })).toBeVisible();
+  await expect(page.getByTestId('backend-name')).toHaveText(backend, { timeout: 60_000 });
+  await expect(page.getByTestId('isolated')).toHaveText('yes');
+  const selfTest = page.getByTestId('self-test');
+  await expect(selfTest).toContainText(`ran on ${backend}, output 1x32x32x3`, { timeout: 90_000 });
+  const meanAbs = Number(/mean \|y\| ([\d.]+)/.exec((await selfTest.textContent()) ?? '')?.[1]);
+  expect(meanAbs).toBeGreaterThan(0);
+  if (backend === 'wasm') await expect(page.getByTestId('wasm-flags')).toContainText('SIMD on');
+  if (backend === 'webgpu') await expect(page.getByTestId('adapter')).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test('automatic choice falls back and says why', async ({ page }, testInfo) => {
+  await page.goto('/');
+  const name = page.getByTestId('backend-name');
+  await expect(name).toHaveText(/webgpu|wasm/, { timeout: 60_000 });
+  if (testInfo.project.name === 'wasm') {
+    // No WebGPU flag in this project: the skipped backend is listed with its reason.
+    await expect(name).toHaveText('wasm');
+    await expect(page.getByText(/webgpu skipped: /)).toBeVisible();
+  }
+});
