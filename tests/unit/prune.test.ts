@@ -25,6 +25,20 @@ const cases: [string, () => tf.LayersModel][] = [
   ['U-Net (BatchNorm, concat skips)', () => buildGenerator(defaultSpec('unet', { ngf: 4, size: 32, depth: 4 }))],
   ['ResNet generator (reflection pad, instance norm, Add)', () => buildGenerator(defaultSpec('resnet', { ngf: 4, size: 32, depth: 2 }))],
   ['dense block (concat feeding add, depthwise)', () => denseBlockModel(16)],
+  [
+    'Sequential model',
+    () =>
+      tf.sequential({
+        layers: [
+          tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 12, kernelSize: 3, padding: 'same', name: 's1' }),
+          tf.layers.batchNormalization({ name: 's1_bn' }),
+          tf.layers.leakyReLU({ name: 's1_act' }),
+          tf.layers.conv2dTranspose({ filters: 9, kernelSize: 3, strides: 2, padding: 'same', name: 's2' }),
+          tf.layers.reLU({ name: 's2_act' }),
+          tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 's3' }),
+        ],
+      }),
+  ],
 ];
 
 describe('zeroing channel groups then pruning exactly those gives the same outputs', () => {

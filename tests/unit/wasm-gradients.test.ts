@@ -34,6 +34,20 @@ async function gradsOn(backend: string, model: tf.LayersModel, x: tf.Tensor, tar
   return { loss, grads: out };
 }
 
+/** The resize and padding layers a conv autoencoder may use besides the zoo's. */
+function resizeModel(): tf.LayersModel {
+  const input = tf.input({ shape: [16, 16, 3] });
+  const c1 = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(input) as tf.SymbolicTensor;
+  const pooled = tf.layers.maxPooling2d({ poolSize: 2 }).apply(c1) as tf.SymbolicTensor;
+  const avg = tf.layers.averagePooling2d({ poolSize: 2, strides: 1, padding: 'same' }).apply(pooled) as tf.SymbolicTensor;
+  const padded = tf.layers.zeroPadding2d({ padding: 1 }).apply(avg) as tf.SymbolicTensor;
+  const c2 = tf.layers.conv2d({ filters: 6, kernelSize: 3, activation: 'elu' }).apply(padded) as tf.SymbolicTensor;
+  const up = tf.layers.upSampling2d({ size: [2, 2] }).apply(c2) as tf.SymbolicTensor;
+  const cat = tf.layers.concatenate().apply([c1, up]) as tf.SymbolicTensor;
+  const out = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh' }).apply(cat) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+
 const tiny: Record<Arch, Parameters<typeof defaultSpec>[1]> = {
   resnet: { ngf: 4, size: 32, depth: 2 },
   unet: { ngf: 4, size: 32, depth: 4 },
@@ -44,6 +58,7 @@ describe('wasm gradients equal the cpu backend', () => {
   const models: [string, () => tf.LayersModel][] = [
     ...(Object.keys(tiny) as Arch[]).map((arch) => [arch, () => buildGenerator(defaultSpec(arch, tiny[arch]))] as [string, () => tf.LayersModel]),
     ['dense block with depthwise conv', () => denseBlockModel(16)],
+    ['pooling, zero padding, nearest up-sampling, concat', () => resizeModel()],
   ];
   it.each(models)('%s: every variable within 1e-4 relative error', async (_name, make) => {
     await tf.setBackend('cpu');

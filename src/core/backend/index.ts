@@ -4,7 +4,7 @@
  * and reports can show it instead of guessing.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmGradientKernels } from './wasm-gradients';
+import { registerGradientKernels } from './gradient-kernels';
 
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
@@ -66,7 +66,7 @@ async function prepare(name: BackendName, opts: BackendOptions): Promise<string 
     const cores = nav()?.hardwareConcurrency;
     requestedThreads = isolated && cores ? cores : null;
     if (requestedThreads) wasm.setThreadsCount(requestedThreads);
-    registerWasmGradientKernels();
+    registerGradientKernels('wasm');
   } else if (name === 'webgl') {
     if (environment() === 'node') return 'webgl needs a browser';
   }
@@ -111,6 +111,8 @@ async function tryStart(name: BackendName, opts: BackendOptions): Promise<string
 
 /** Initialises tfjs on the best backend available (or the forced one) and describes it. */
 export async function initBackend(opts: BackendOptions = {}): Promise<BackendInfo> {
+  // The cpu backend is always present (and what tfjs falls back to): fix its kernels up front.
+  registerGradientKernels('cpu');
   const order = opts.prefer ? [opts.prefer] : BACKEND_ORDER;
   const skipped: BackendInfo['skipped'] = [];
   for (const name of order) {

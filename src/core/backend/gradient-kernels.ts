@@ -1,7 +1,11 @@
 /**
- * Gradient kernels that @tensorflow/tfjs-backend-wasm 4.22 does not ship, composed from kernels it
- * does have. Without them `variableGrads` through any convolution fails on wasm with
- * "Kernel 'Conv2DBackpropFilter' not registered", so CPU-only devices could not train.
+ * Gradient kernels that tfjs 4.22 lacks or gets wrong, composed from kernels that work:
+ * - wasm has no Conv2DBackpropFilter (so `variableGrads` through any convolution failed with
+ *   "Kernel 'Conv2DBackpropFilter' not registered") and no depthwise filter/input gradients;
+ * - wasm's MaxPoolGrad (and MaxPoolWithArgmax) misplace gradients once batch or channels exceed 1;
+ * - cpu's ResizeNearestNeighborGrad is wrong once batch or channels exceed 1, and wasm's is wrong
+ *   with half-pixel centres; both get one replacement.
+ * Each replacement is checked in tests against the adjoint identity <f(x), r> = <x, df/dx^T r>.
  *
  * Each kernel wraps its TensorInfo inputs as tensors (taking a reference on their data, since the
  * engine's wrapper alone does not), computes inside `tf.tidy`, disposes the wrappers and returns
@@ -114,14 +118,119 @@ function rejectDilation(dilations: unknown, kernel: string): void {
   if (dh !== 1 || dw !== 1) throw new Error(`${kernel} on wasm does not support dilation > 1`);
 }
 
-let registered = false;
+/**
+ * Places a per-output-position tensor [B, outH, outW, C] back at the input positions that filter
+ * tap (i, j) read: row i + y * strideH, column j + x * strideW of a [B, padH, padW, C] grid.
+ */
+function placeTap(t: tf.Tensor4D, info: Conv2DInfo, i: number, j: number, padH: number, padW: number): tf.Tensor4D {
+  const [b, oh, ow, c] = t.shape;
+  const sh = info.strideHeight;
+  const sw = info.strideWidth;
+  let spread: tf.Tensor4D = t;
+  if (sh > 1 || sw > 1) {
+    spread = tf
+      .pad(t.reshape([b, oh, 1, ow, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]])
+      .reshape([b, oh * sh, ow * sw, c]);
+  }
+  const h = Math.min(oh * sh, padH - i);
+  const w = Math.min(ow * sw, padW - j);
+  return tf.pad(tf.slice(spread, [0, 0, 0, 0], [b, h, w, c]), [
+    [0, 0],
+    [i, padH - i - h],
+    [j, padW - j - w],
+    [0, 0],
+  ]);
+}
 
-/** Registers the missing gradient kernels for the 'wasm' backend. Idempotent. */
-export function registerWasmGradientKernels(): void {
-  if (registered) return;
-  registered = true;
+/** Max-pool gradient: dy goes to the first maximum of each window (as tfjs's cpu backend does). */
+function maxPoolGrad(dy: tf.Tensor4D, x: tf.Tensor4D, info: Conv2DInfo): tf.Tensor4D {
+  const p = info.padInfo;
+  const xPad = tf.pad(x, [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]], -3.4e38);
+  const [, padH, padW] = xPad.shape;
+  const taps: [number, number][] = [];
+  for (let i = 0; i < info.filterHeight; i++) for (let j = 0; j < info.filterWidth; j++) taps.push([i, j]);
+  const patches = taps.map(([i, j]) => tapSlice(xPad, info, i, j));
+  const max = patches.reduce((m, t) => tf.maximum(m, t));
+  let taken = tf.zerosLike(max).cast('bool');
+  const parts = patches.map((patch, k) => {
+    const first = tf.logicalAnd(tf.equal(patch, max), tf.logicalNot(taken));
+    taken = tf.logicalOr(taken, first);
+    return placeTap(tf.mul(dy, first.cast('float32')), info, taps[k][0], taps[k][1], padH, padW);
+  });
+  return tf.slice(tf.addN(parts), [0, p.top, p.left, 0], x.shape);
+}
 
-  tf.registerKernel({
+/** Row (or column) of the input that output index r of a nearest-neighbour resize reads. */
+function nearestSource(r: number, inSize: number, outSize: number, alignCorners: boolean, halfPixel: boolean): number {
+  const scale = alignCorners && outSize > 1 ? (inSize - 1) / (outSize - 1) : inSize / outSize;
+  const frac = halfPixel ? scale * (r + 0.5) : scale * r;
+  const nearest = Math.min(inSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
+  return halfPixel ? Math.max(0, nearest) : nearest;
+}
+
+/** [inSize, outSize] matrix with a 1 where output index r reads input index s. */
+function nearestMatrix(inSize: number, outSize: number, alignCorners: boolean, halfPixel: boolean): tf.Tensor2D {
+  const m = new Float32Array(inSize * outSize);
+  for (let r = 0; r < outSize; r++) m[nearestSource(r, inSize, outSize, alignCorners, halfPixel) * outSize + r] = 1;
+  return tf.tensor2d(m, [inSize, outSize]);
+}
+
+/** Nearest-neighbour resize gradient as two matrix products: dx[b, :, :, c] = Mh · dy · Mwᵀ. */
+function resizeNearestGrad(dy: tf.Tensor4D, inShape: number[], alignCorners: boolean, halfPixel: boolean): tf.Tensor4D {
+  const [b, inH, inW, c] = inShape;
+  const [, outH, outW] = dy.shape;
+  const mh = nearestMatrix(inH, outH, alignCorners, halfPixel).expandDims(0) as tf.Tensor3D;
+  const mwT = nearestMatrix(inW, outW, alignCorners, halfPixel).transpose().expandDims(0) as tf.Tensor3D;
+  const planes = dy.transpose([0, 3, 1, 2]).reshape([b * c, outH, outW]) as tf.Tensor3D;
+  const dx = tf.matMul(tf.matMul(mh, planes), mwT);
+  return dx.reshape([b, c, inH, inW]).transpose([0, 2, 3, 1]);
+}
+
+function replaceKernel(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, config.backendName)) tf.unregisterKernel(config.kernelName, config.backendName);
+  tf.registerKernel(config);
+}
+
+const registered = new Set<string>();
+
+/**
+ * Registers the missing and corrected gradient kernels for a backend ('wasm' or 'cpu'; others
+ * need none). Call after the backend's module is imported. Idempotent.
+ */
+export function registerGradientKernels(backend: string): void {
+  if (registered.has(backend)) return;
+  registered.add(backend);
+  if (backend !== 'cpu' && backend !== 'wasm') return;
+  replaceKernel({
+    kernelName: 'ResizeNearestNeighborGrad',
+    backendName: backend,
+    kernelFunc: ({ inputs, attrs }) => {
+      const a = attrs as unknown as { alignCorners: boolean; halfPixelCenters: boolean };
+      const { images, dy } = inputs as { images: Info; dy: Info };
+      return withInputs([dy], (dyt) => resizeNearestGrad(dyt as tf.Tensor4D, images.shape, a.alignCorners, a.halfPixelCenters));
+    },
+  });
+  if (backend === 'cpu') return;
+
+  replaceKernel({
+    kernelName: 'MaxPoolGrad',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs }) => {
+      const a = attrs as unknown as Record<string, any>;
+      const { dy, input } = inputs as { dy: Info; input: Info };
+      const info = tf.backend_util.computePool2DInfo(
+        input.shape as [number, number, number, number],
+        a.filterSize,
+        a.strides,
+        1,
+        a.pad,
+        a.dimRoundingMode,
+      );
+      return withInputs([dy, input], (dyt, xt) => maxPoolGrad(dyt as tf.Tensor4D, xt as tf.Tensor4D, info));
+    },
+  });
+
+  replaceKernel({
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
     kernelFunc: ({ inputs, attrs }) => {
@@ -140,7 +249,7 @@ export function registerWasmGradientKernels(): void {
     },
   });
 
-  tf.registerKernel({
+  replaceKernel({
     kernelName: 'DepthwiseConv2dNativeBackpropFilter',
     backendName: 'wasm',
     kernelFunc: ({ inputs, attrs }) => {
@@ -163,7 +272,7 @@ export function registerWasmGradientKernels(): void {
     },
   });
 
-  tf.registerKernel({
+  replaceKernel({
     kernelName: 'DepthwiseConv2dNativeBackpropInput',
     backendName: 'wasm',
     kernelFunc: ({ inputs, attrs }) => {
