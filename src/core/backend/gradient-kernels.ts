@@ -32,6 +32,16 @@ function withInputs(infos: Info[], f: (...ts: tf.Tensor[]) => tf.Tensor): tf.Ten
 }
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
+// Kernel attributes are untyped in tfjs.
+type Attrs = Record<string, any>;
+
+function shape4(info: Info): [number, number, number, number] {
+  return info.shape as [number, number, number, number];
+}
+
+function convInfo(x: Info, a: Attrs, depthwise: boolean): Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(shape4(x), a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, depthwise);
+}
 
 function requireNHWC(dataFormat: unknown, kernel: string): void {
   if (dataFormat !== undefined && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
@@ -201,94 +211,40 @@ export function registerGradientKernels(backend: string): void {
   if (registered.has(backend)) return;
   registered.add(backend);
   if (backend !== 'cpu' && backend !== 'wasm') return;
-  replaceKernel({
-    kernelName: 'ResizeNearestNeighborGrad',
-    backendName: backend,
-    kernelFunc: ({ inputs, attrs }) => {
-      const a = attrs as unknown as { alignCorners: boolean; halfPixelCenters: boolean };
-      const { images, dy } = inputs as { images: Info; dy: Info };
-      return withInputs([dy], (dyt) => resizeNearestGrad(dyt as tf.Tensor4D, images.shape, a.alignCorners, a.halfPixelCenters));
-    },
-  });
+  const replace = (kernelName: string, f: (inputs: Record<string, Info>, attrs: Attrs) => tf.Tensor) =>
+    replaceKernel({
+      kernelName,
+      backendName: backend,
+      kernelFunc: ({ inputs, attrs }) => f(inputs as Record<string, Info>, attrs as unknown as Attrs),
+    });
+
+  replace('ResizeNearestNeighborGrad', ({ images, dy }, a) =>
+    withInputs([dy], (dyt) => resizeNearestGrad(dyt as tf.Tensor4D, images.shape, a.alignCorners, a.halfPixelCenters)),
+  );
   if (backend === 'cpu') return;
 
-  replaceKernel({
-    kernelName: 'MaxPoolGrad',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) => {
-      const a = attrs as unknown as Record<string, any>;
-      const { dy, input } = inputs as { dy: Info; input: Info };
-      const info = tf.backend_util.computePool2DInfo(
-        input.shape as [number, number, number, number],
-        a.filterSize,
-        a.strides,
-        1,
-        a.pad,
-        a.dimRoundingMode,
-      );
-      return withInputs([dy, input], (dyt, xt) => maxPoolGrad(dyt as tf.Tensor4D, xt as tf.Tensor4D, info));
-    },
+  replace('MaxPoolGrad', ({ dy, input }, a) => {
+    const info = tf.backend_util.computePool2DInfo(shape4(input), a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+    return withInputs([dy, input], (dyt, xt) => maxPoolGrad(dyt as tf.Tensor4D, xt as tf.Tensor4D, info));
   });
 
-  replaceKernel({
-    kernelName: 'Conv2DBackpropFilter',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) => {
-      const a = attrs as unknown as Record<string, any>;
-      requireNHWC(a.dataFormat, 'Conv2DBackpropFilter');
-      const { x, dy } = inputs as { x: Info; dy: Info };
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        a.filterShape,
-        a.strides,
-        1,
-        a.pad,
-        a.dimRoundingMode,
-      );
-      return withInputs([x, dy], (xt, dyt) => conv2dFilterGrad(xt as tf.Tensor4D, dyt as tf.Tensor4D, info));
-    },
+  replace('Conv2DBackpropFilter', ({ x, dy }, a) => {
+    requireNHWC(a.dataFormat, 'Conv2DBackpropFilter');
+    const info = convInfo(x, a, false);
+    return withInputs([x, dy], (xt, dyt) => conv2dFilterGrad(xt as tf.Tensor4D, dyt as tf.Tensor4D, info));
   });
 
-  replaceKernel({
-    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) => {
-      const a = attrs as unknown as Record<string, any>;
-      rejectDilation(a.dilations, 'DepthwiseConv2dNativeBackpropFilter');
-      const { x, dy } = inputs as { x: Info; dy: Info };
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        a.filterShape,
-        a.strides,
-        1,
-        a.pad,
-        a.dimRoundingMode,
-        true,
-      );
-      const mult = a.filterShape[3] as number;
-      return withInputs([x, dy], (xt, dyt) =>
-        depthwiseFilterGrad(xt as tf.Tensor4D, dyt as tf.Tensor4D, info, mult),
-      );
-    },
+  replace('DepthwiseConv2dNativeBackpropFilter', ({ x, dy }, a) => {
+    rejectDilation(a.dilations, 'DepthwiseConv2dNativeBackpropFilter');
+    const info = convInfo(x, a, true);
+    const mult = a.filterShape[3] as number;
+    return withInputs([x, dy], (xt, dyt) => depthwiseFilterGrad(xt as tf.Tensor4D, dyt as tf.Tensor4D, info, mult));
   });
 
-  replaceKernel({
-    kernelName: 'DepthwiseConv2dNativeBackpropInput',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) => {
-      const a = attrs as unknown as Record<string, any>;
-      rejectDilation(a.dilations, 'DepthwiseConv2dNativeBackpropInput');
-      const { dy, filter } = inputs as { dy: Info; filter: Info };
-      return withInputs([dy, filter], (dyt, ft) =>
-        tf.conv2dTranspose(
-          dyt as tf.Tensor4D,
-          depthwiseAsDenseFilter(ft as tf.Tensor4D),
-          a.inputShape,
-          a.strides,
-          a.pad,
-          a.dimRoundingMode,
-        ),
-      );
-    },
+  replace('DepthwiseConv2dNativeBackpropInput', ({ dy, filter }, a) => {
+    rejectDilation(a.dilations, 'DepthwiseConv2dNativeBackpropInput');
+    return withInputs([dy, filter], (dyt, ft) =>
+      tf.conv2dTranspose(dyt as tf.Tensor4D, depthwiseAsDenseFilter(ft as tf.Tensor4D), a.inputShape, a.strides, a.pad, a.dimRoundingMode),
+    );
   });
 }
