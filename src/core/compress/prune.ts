@@ -28,7 +28,8 @@ export function parseBudget(text: string): Budget {
   return { kind, keep: value };
 }
 
-function eachWeight(graph: ChannelGraph, f: (l: GraphLayer, w: tf.LayerVariable, axis: number) => void): void {
+/** Calls `f` for every weight with an output-channel axis (producers and followers). */
+function eachChannelWeight(graph: ChannelGraph, f: (l: GraphLayer, w: tf.LayerVariable, axis: number) => void): void {
   for (const l of graph.layers) {
     if (l.role !== 'source' && l.role !== 'follow') continue;
     for (const w of l.layer.weights) {
@@ -45,36 +46,47 @@ function eachWeight(graph: ChannelGraph, f: (l: GraphLayer, w: tf.LayerVariable,
 export function groupNorms(graph: ChannelGraph): { norm: Float64Array; count: Float64Array } {
   const sumSq = new Float64Array(graph.groups.length);
   const count = new Float64Array(graph.groups.length);
-  eachWeight(graph, (l, w, axis) => {
-    if (!w.trainable) return;
-    const rank = w.shape.length;
-    const perChannel = tf.tidy(() => {
-      const others = [...Array(rank).keys()].filter((a) => a !== axis);
-      return tf.sum(tf.square(w.read()), others).dataSync();
+  const parts: { l: GraphLayer; each: number }[] = [];
+  const perChannel = tf.tidy(() => {
+    const sums: tf.Tensor[] = [];
+    eachChannelWeight(graph, (l, w, axis) => {
+      if (!w.trainable) return;
+      const others = [...Array(w.shape.length).keys()].filter((a) => a !== axis);
+      sums.push(tf.sum(tf.square(w.read()), others));
+      parts.push({ l, each: w.shape.reduce<number>((p, d, i) => (i === axis ? p : p * (d as number)), 1) });
     });
-    const each = w.shape.reduce<number>((p, d, i) => (i === axis ? p : p * (d as number)), 1);
+    return sums.length ? tf.concat(sums).dataSync() : new Float32Array(0);
+  });
+  let offset = 0;
+  for (const { l, each } of parts) {
     l.channels.forEach((g, c) => {
-      sumSq[g] += perChannel[c];
+      sumSq[g] += perChannel[offset + c];
       count[g] += each;
     });
-  });
+    offset += l.channels.length;
+  }
   return { norm: sumSq.map(Math.sqrt), count };
 }
 
 /**
- * Sets every parameter of the given groups to zero (BatchNorm's moving variance excepted, which
- * must stay positive), so the channels they carry are identically zero.
+ * Multiplies every channel's parameters by its group's factor. With `includeStats`, BatchNorm's
+ * moving mean is scaled too (moving variance never: it must stay positive).
  */
-export function zeroGroups(graph: ChannelGraph, groups: ReadonlySet<number>): void {
-  eachWeight(graph, (l, w, axis) => {
-    if (w.name.endsWith('moving_variance')) return;
-    const keep = l.channels.map((g) => (groups.has(g) ? 0 : 1));
-    if (keep.every((k) => k === 1)) return;
+export function scaleGroups(graph: ChannelGraph, factor: ArrayLike<number>, includeStats: boolean): void {
+  eachChannelWeight(graph, (l, w, axis) => {
+    if (!w.trainable && (!includeStats || w.name.endsWith('moving_variance'))) return;
+    const scale = l.channels.map((g) => factor[g]);
+    if (scale.every((k) => k === 1)) return;
     tf.tidy(() => {
-      const shape = w.shape.map((_, i) => (i === axis ? keep.length : 1));
-      w.write(tf.mul(w.read(), tf.tensor(keep, shape)));
+      const shape = w.shape.map((_, i) => (i === axis ? scale.length : 1));
+      w.write(tf.mul(w.read(), tf.tensor(scale, shape)));
     });
   });
+}
+
+/** Sets every parameter of the given groups to zero, so the channels they carry are zero. */
+export function zeroGroups(graph: ChannelGraph, groups: ReadonlySet<number>): void {
+  scaleGroups(graph, Float64Array.from(graph.groups, (g) => (groups.has(g.id) ? 0 : 1)), true);
 }
 
 /** Per-layer alive-channel bookkeeping so a budget search can update costs in O(layers). */
@@ -130,6 +142,23 @@ class CostTracker {
     return this.touches[g].every((t) => t.side === 'in' || this.cout[t.layer] - t.n >= this.minOut[t.layer]);
   }
 
+  /** MACs saved by removing group g now (nothing is changed). */
+  macsSaving(g: number): number {
+    let saving = 0;
+    const layers = new Map<number, { cin: number; cout: number }>();
+    for (const t of this.touches[g]) {
+      const c = layers.get(t.layer) ?? { cin: this.cin[t.layer], cout: this.cout[t.layer] };
+      if (t.side === 'in') c.cin -= t.n;
+      else c.cout -= t.n;
+      layers.set(t.layer, c);
+    }
+    for (const [i, c] of layers) {
+      const l = this.graph.layers[i];
+      saving += this.cost(i).macs - layerCost(l, this.shapes.get(l.name)!, c.cin, c.cout).macs;
+    }
+    return saving;
+  }
+
   remove(g: number): void {
     const layers = new Set(this.touches[g].map((t) => t.layer));
     for (const i of layers) {
@@ -144,6 +173,12 @@ class CostTracker {
       this.params += c.params;
     }
   }
+}
+
+/** MACs each group costs in the full model (what removing it alone would save). */
+export function groupMacs(graph: ChannelGraph, size: [number, number]): Float64Array {
+  const tracker = new CostTracker(graph, size, new Set(), 0);
+  return Float64Array.from(graph.groups, (g) => tracker.macsSaving(g.id));
 }
 
 export interface Selection {

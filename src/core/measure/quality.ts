@@ -28,8 +28,8 @@ function gaussianWindow(size: number, sigma: number, channels: number): tf.Tenso
   return tf.tensor4d(k, [size, size, channels, 1]);
 }
 
-/** Mean SSIM over batch, pixels and channels. Images smaller than the window use a smaller one. */
-export function ssim(a: tf.Tensor4D, b: tf.Tensor4D, dataRange = 2): number {
+/** Mean SSIM as a scalar tensor (differentiable, for losses). Small images use a smaller window. */
+export function ssimTensor(a: tf.Tensor4D, b: tf.Tensor4D, dataRange = 2): tf.Scalar {
   checkPair(a, b);
   return tf.tidy(() => {
     const [, h, w, c] = a.shape;
@@ -45,6 +45,14 @@ export function ssim(a: tf.Tensor4D, b: tf.Tensor4D, dataRange = 2): number {
     const cov = tf.sub(blur(tf.mul(a, b)), tf.mul(muA, muB));
     const num = tf.mul(tf.add(tf.mul(2, tf.mul(muA, muB)), c1), tf.add(tf.mul(2, cov), c2));
     const den = tf.mul(tf.add(tf.add(tf.square(muA), tf.square(muB)), c1), tf.add(tf.add(varA, varB), c2));
-    return tf.mean(tf.div(num, den)).dataSync()[0];
+    return tf.mean(tf.div(num, den)) as tf.Scalar;
   });
+}
+
+/** Mean SSIM over batch, pixels and channels. */
+export function ssim(a: tf.Tensor4D, b: tf.Tensor4D, dataRange = 2): number {
+  const t = ssimTensor(a, b, dataRange);
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
 }

@@ -1,0 +1,479 @@
+/**
+ * The resumable stage machine: [train] -> condense -> prune -> distill -> report. Every stage
+ * checkpoints through the injected store (models, optimizer state, RNG, step), so a run killed at
+ * any point resumes from its last checkpoint and ends with the same weights as an uninterrupted
+ * run with the same seed.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { readChannelGraph } from '../graph/channel-graph';
+import { modelCost } from '../measure/cost';
+import { measureLatency, type Latency } from '../measure/latency';
+import { psnr, ssim } from '../measure/quality';
+import { buildPatchDiscriminator } from '../models/discriminator';
+import { loadModelFromFiles, saveModelToFiles } from '../io/model-files';
+import {
+  modelFromFiles,
+  modelToFiles,
+  tensorsFromFiles,
+  tensorsToFiles,
+  type CheckpointStore,
+  type NamedTensor,
+} from '../io/checkpoint';
+import { rangeWidth, type ImageDataset, type InputRange } from '../data/dataset';
+import { l1, lsganDiscriminator, lsganGenerator, ssimLoss, weighted } from '../train/losses';
+import { Rng } from '../train/rng';
+import { GroupSparsity } from './condense';
+import { createAdapters, featureLayers, featureLoss, withFeatures } from './distill';
+import { parseBudget, pruneModel, selectGroups, type Budget } from './prune';
+
+export type TrainingStage = 'train' | 'condense' | 'distill';
+export type Stage = TrainingStage | 'prune' | 'report' | 'done';
+const ORDER: Stage[] = ['train', 'condense', 'prune', 'distill', 'report', 'done'];
+
+export interface RunSpec {
+  /** Training crop size (square). */
+  size: number;
+  inputRange: InputRange;
+  seed: number;
+  batchSize: number;
+  /** Steps per training stage; a stage with 0 steps is skipped (train is 0 unless base training). */
+  steps: Record<TrainingStage, number>;
+  lr: Record<TrainingStage, number>;
+  /** Total shrink condensation applies, in units of the mean initial group norm. */
+  sparsity: number;
+  /** 'macs=0.25', 'params=0.5' or 'threshold=T'; null removes exactly the groups condensation zeroed. */
+  budget: string | null;
+  teacher: 'condensed' | 'original';
+  /** Loss weights. output: L1 to the reference (targets or teacher). */
+  loss: { output: number; ssim: number; feature: number; groundTruth: number; adversarial: number };
+  flip: boolean;
+  checkpointEvery: number;
+  latencyRuns: number;
+}
+
+export const DEFAULT_SPEC: RunSpec = {
+  size: 128,
+  inputRange: '-1,1',
+  seed: 1,
+  batchSize: 1,
+  steps: { train: 0, condense: 300, distill: 300 },
+  lr: { train: 2e-4, condense: 2e-4, distill: 2e-4 },
+  sparsity: 1,
+  budget: null,
+  teacher: 'condensed',
+  loss: { output: 1, ssim: 0.2, feature: 1, groundTruth: 0, adversarial: 0 },
+  flip: true,
+  checkpointEvery: 50,
+  latencyRuns: 10,
+};
+
+export interface Progress {
+  stage: Stage;
+  step: number;
+  steps: number;
+  losses: Record<string, number>;
+  /** Condensation: prunable groups at exactly zero. */
+  deadGroups?: number;
+  alive?: { layer: string; alive: number; total: number }[];
+  etaSeconds: number;
+  elapsedSeconds: number;
+}
+
+export interface QualityPair {
+  psnr: number;
+  ssim: number;
+}
+
+export interface RunReport {
+  backend: string;
+  device: string;
+  size: [number, number];
+  stages: Stage[];
+  macs: { before: number; after: number; ratio: number };
+  params: { before: number; after: number; ratio: number };
+  removedGroups: number;
+  /** Student vs the original model on held-out images. */
+  studentVsOriginal: QualityPair;
+  /** Against held-out targets, where the data is paired. */
+  vsTargets?: { original: QualityPair; student: QualityPair };
+  latency: { before: Latency; after: Latency; speedup: number };
+  seconds: Partial<Record<Stage, number>>;
+}
+
+export interface PipelineOptions {
+  spec: RunSpec;
+  /** The model to compress (or, with steps.train > 0, the freshly built model to train first). */
+  model: tf.LayersModel;
+  train: ImageDataset;
+  test: ImageDataset;
+  store: CheckpointStore;
+  onProgress?: (p: Progress) => void;
+  /** Checked after every step: when set, the run checkpoints and stops with PipelineStopped. */
+  shouldStop?: () => boolean;
+  /** Backend and device description for the report. */
+  backend: string;
+  device: string;
+}
+
+export class PipelineStopped extends Error {
+  constructor(
+    readonly stage: Stage,
+    readonly step: number,
+  ) {
+    super(`Run stopped at ${stage} step ${step}; it can be resumed from its last checkpoint`);
+    this.name = 'PipelineStopped';
+  }
+}
+
+interface State {
+  [key: string]: unknown;
+  version: 1;
+  stage: Stage;
+  step: number;
+  rng: number;
+  /** Condensation's adaptive multiplier on the sparsity strength (budget runs). */
+  boost: number;
+  /** Mean initial group norm, the unit of the sparsity strength. */
+  norm0: number;
+  removed: number[];
+  seconds: Partial<Record<Stage, number>>;
+  /** Checkpoint files of the models, by role. */
+  models: Record<string, string>;
+  report: RunReport | null;
+}
+
+export interface PipelineResult {
+  student: tf.LayersModel;
+  report: RunReport;
+}
+
+async function clone(model: tf.LayersModel): Promise<tf.LayersModel> {
+  const files = await saveModelToFiles(model);
+  return loadModelFromFiles(files.modelJson, files.shards);
+}
+
+/** Optimizer state as checkpoint files. getWeights() makes a fresh iteration-count scalar: free it. */
+async function optimizerToFiles(optimizer: tf.Optimizer, key: string): Promise<Record<string, Uint8Array>> {
+  const weights = await optimizer.getWeights();
+  const files = await tensorsToFiles(weights, key);
+  weights.filter((w) => w.name === 'iter').forEach((w) => w.tensor.dispose());
+  return files;
+}
+
+function vars(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+function firstStage(spec: RunSpec): Stage {
+  return spec.steps.train > 0 ? 'train' : 'condense';
+}
+
+function nextStage(spec: RunSpec, stage: Stage): Stage {
+  let i = ORDER.indexOf(stage) + 1;
+  while (ORDER[i] === 'train' || ((ORDER[i] === 'condense' || ORDER[i] === 'distill') && spec.steps[ORDER[i] as TrainingStage] === 0)) i++;
+  return ORDER[i];
+}
+
+/** One optimizer step on a weighted loss; returns each term's value and the total. */
+function optimise(optimizer: tf.Optimizer, varList: tf.Variable[], loss: (terms: Record<string, tf.Scalar>) => tf.Scalar): Record<string, number> {
+  const terms: Record<string, tf.Scalar> = {};
+  const total = optimizer.minimize(() => loss(terms), true, varList)!;
+  const values: Record<string, number> = { total: total.dataSync()[0] };
+  for (const [k, t] of Object.entries(terms)) values[k] = t.dataSync()[0];
+  tf.dispose([total, ...Object.values(terms)]);
+  if (!Number.isFinite(values.total)) {
+    throw new Error(`The loss became ${values.total}: lower the learning rate or the loss weights`);
+  }
+  return values;
+}
+
+/** Runs a model over a dataset's inputs in small chunks. */
+function predictAll(model: tf.LayersModel, inputs: tf.Tensor4D, chunk = 4): tf.Tensor4D {
+  return tf.tidy(() => {
+    const parts: tf.Tensor4D[] = [];
+    for (let i = 0; i < inputs.shape[0]; i += chunk) {
+      const n = Math.min(chunk, inputs.shape[0] - i);
+      parts.push(model.predict(tf.slice(inputs, i, n)) as tf.Tensor4D);
+    }
+    return tf.concat(parts) as tf.Tensor4D;
+  });
+}
+
+function quality(a: tf.Tensor4D, b: tf.Tensor4D, range: InputRange): QualityPair {
+  const width = rangeWidth(range);
+  return { psnr: psnr(a, b, width), ssim: ssim(a, b, width) };
+}
+
+/**
+ * Runs (or resumes) a compression run. Returns the student and the report; all intermediate
+ * tensors and models it creates are disposed.
+ */
+export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult> {
+  const { spec, store } = opts;
+  const saved = await store.load();
+  const files: Record<string, Uint8Array> = saved ? { ...saved.files } : {};
+  const state: State = saved
+    ? (saved.state as State)
+    : { version: 1, stage: firstStage(spec), step: 0, rng: spec.seed, boost: 1, norm0: 0, removed: [], seconds: {}, models: {}, report: null };
+  const rng = new Rng(state.rng);
+  const models = new Map<string, tf.LayersModel>();
+  const disposables: { dispose(): void }[] = [];
+
+  const model = async (role: string) => {
+    let m = models.get(role);
+    if (!m) {
+      m = await modelFromFiles(files, state.models[role]);
+      models.set(role, m);
+    }
+    return m;
+  };
+  const putModel = async (role: string, m: tf.LayersModel, key: string) => {
+    const old = models.get(role);
+    if (old && old !== m) old.dispose();
+    Object.assign(files, await modelToFiles(m, key));
+    state.models[role] = key;
+    models.set(role, m);
+  };
+  const checkpoint = async (extra: Record<string, Uint8Array> = {}) => {
+    state.rng = rng.state;
+    // Only files the current state refers to are kept: models by role plus this step's extras.
+    const keep: Record<string, Uint8Array> = {};
+    for (const key of Object.values(state.models)) {
+      for (const suffix of ['.model.json', '.weights.bin']) keep[key + suffix] = files[key + suffix];
+    }
+    await store.save({ state: structuredClone(state), files: { ...keep, ...extra } });
+    for (const k of Object.keys(files)) if (!(k in keep)) delete files[k];
+    Object.assign(files, extra);
+  };
+
+  if (!saved) {
+    if (spec.steps.train > 0 && !opts.train.paired) {
+      throw new Error('Base training needs paired data (inputs and targets)');
+    }
+    await putModel('original', await clone(opts.model), 'original');
+    await checkpoint();
+  }
+
+  const t0 = performance.now();
+  // Wall time per stage, carried across resumes.
+  let stageStart = 0;
+  const tick = () => {
+    state.seconds[state.stage] = (performance.now() - stageStart) / 1000;
+  };
+  try {
+    while (state.stage !== 'done') {
+      stageStart = performance.now() - (state.seconds[state.stage] ?? 0) * 1000;
+      if (state.stage === 'train' || state.stage === 'condense' || state.stage === 'distill') {
+        await trainStage(state.stage);
+      } else if (state.stage === 'prune') {
+        await pruneStage();
+      } else if (state.stage === 'report') {
+        state.report = await reportStage();
+      }
+      tick();
+      state.stage = nextStage(spec, state.stage);
+      state.step = 0;
+      await checkpoint();
+    }
+    const student = await clone(await model('student'));
+    return { student, report: state.report! };
+  } finally {
+    for (const m of models.values()) m.dispose();
+    for (const d of disposables) d.dispose();
+  }
+
+  /** The training stages share one loop: batches, one or two optimizers, checkpoints, progress. */
+  async function trainStage(stage: TrainingStage): Promise<void> {
+    const steps = spec.steps[stage];
+    const stageKey = (s: number) => `${stage}-${s}`;
+    // The model this stage trains, and whatever else it needs.
+    if (state.step === 0) {
+      const source = stage === 'distill' ? 'pruned' : 'original';
+      await putModel('work', await clone(await model(source)), `${stage}-start`);
+    }
+    const work = await model('work');
+    const original = await model('original');
+    const teacher = stage === 'distill' ? await model(spec.teacher === 'original' ? 'original' : 'condensed') : null;
+    const range = rangeWidth(spec.inputRange);
+
+    const optimizer = tf.train.adam(spec.lr[stage], 0.5, 0.999);
+    disposables.push(optimizer);
+    // The adversarial term serves realism (base training, distillation), not condensation.
+    const wantsAdversarial = spec.loss.adversarial > 0 && opts.train.paired && stage !== 'condense';
+    const disc = wantsAdversarial
+      ? state.step > 0
+        ? await model(`disc`)
+        : buildPatchDiscriminator(work.inputs[0].shape[3]!, work.outputs[0].shape[3]!, spec.size, 16, spec.seed + 100)
+      : null;
+    if (disc && !models.has('disc')) await putModel('disc', disc, `${stage}-disc-start`);
+    const discOptimizer = disc ? tf.train.adam(spec.lr[stage], 0.5, 0.999) : null;
+    if (discOptimizer) disposables.push(discOptimizer);
+
+    const layers = teacher && spec.loss.feature > 0 ? featureLayers(teacher, work) : [];
+    const adapters = teacher ? createAdapters(teacher, work, layers, spec.seed + 200) : [];
+    disposables.push(...adapters);
+    const studentNet = layers.length ? withFeatures(work, layers) : work;
+    const teacherNet = teacher && layers.length ? withFeatures(teacher, layers) : teacher;
+    const sparsity = stage === 'condense' ? new GroupSparsity(readChannelGraph(work), [spec.size, spec.size]) : null;
+    const budget: Budget | null = spec.budget ? parseBudget(spec.budget) : null;
+    if (sparsity && state.step === 0) state.norm0 = sparsity.meanNorm();
+
+    if (state.step > 0) {
+      // Restored values are copied into variables; the decoded tensors are freed after.
+      const restore = async (key: string, apply: (ts: NamedTensor[]) => Promise<void> | void) => {
+        const ts = tensorsFromFiles(files, `${stageKey(state.step)}-${key}`);
+        await apply(ts);
+        tf.dispose(ts.map((t) => t.tensor));
+      };
+      await restore('opt', (ts) => optimizer.setWeights(ts));
+      if (adapters.length) await restore('adapters', (ts) => ts.forEach((t, i) => adapters[i].assign(t.tensor)));
+      if (discOptimizer) await restore('dopt', (ts) => discOptimizer.setWeights(ts));
+    }
+
+    const save = async () => {
+      tick();
+      const extra: Record<string, Uint8Array> = {};
+      await putModel('work', work, `${stageKey(state.step)}-work`);
+      if (disc) await putModel('disc', disc, `${stageKey(state.step)}-disc`);
+      Object.assign(extra, await optimizerToFiles(optimizer, `${stageKey(state.step)}-opt`));
+      if (adapters.length) Object.assign(extra, await tensorsToFiles(adapters.map((a) => ({ name: a.name, tensor: a })), `${stageKey(state.step)}-adapters`));
+      if (discOptimizer) Object.assign(extra, await optimizerToFiles(discOptimizer, `${stageKey(state.step)}-dopt`));
+      await checkpoint(extra);
+    };
+
+    const started = performance.now();
+    const firstStep = state.step;
+    let deadGroups: number | undefined;
+    while (state.step < steps) {
+      const { x, y } = opts.train.batch(rng, spec.batchSize, spec.flip);
+      const reference = tf.tidy(() => {
+        if (stage === 'train') return y!;
+        if (stage === 'condense') return y ?? (original.predict(x) as tf.Tensor4D);
+        return teacherNet!.predict(x) as tf.Tensor | tf.Tensor[];
+      });
+      const refOut = (Array.isArray(reference) ? reference[0] : reference) as tf.Tensor4D;
+      const refFeatures = Array.isArray(reference) ? reference.slice(1) : [];
+      const losses = optimise(optimizer, vars(work).concat(adapters), (terms) => {
+        const out = studentNet.apply(x, { training: true }) as tf.Tensor | tf.Tensor[];
+        const yHat = (Array.isArray(out) ? out[0] : out) as tf.Tensor4D;
+        const features = Array.isArray(out) ? out.slice(1) : [];
+        return weighted(
+          {
+            output: [spec.loss.output, () => l1(yHat, refOut)],
+            ssim: [spec.loss.ssim, () => ssimLoss(yHat, refOut, range)],
+            feature: [layers.length ? spec.loss.feature : 0, () => featureLoss(features, refFeatures, adapters)],
+            groundTruth: [stage === 'distill' && y ? spec.loss.groundTruth : 0, () => l1(yHat, y!)],
+            adversarial: [disc ? spec.loss.adversarial : 0, () => lsganGenerator(disc!.apply(tf.concat([x, yHat], 3)) as tf.Tensor)],
+          },
+          terms,
+        );
+      });
+      if (disc && discOptimizer && y) {
+        const fake = tf.tidy(() => work.predict(x) as tf.Tensor4D);
+        Object.assign(
+          losses,
+          Object.fromEntries(
+            Object.entries(
+              optimise(discOptimizer, vars(disc), () =>
+                lsganDiscriminator(disc.apply(tf.concat([x, y], 3)) as tf.Tensor, disc.apply(tf.concat([x, fake], 3)) as tf.Tensor),
+              ),
+            ).map(([k, v]) => [`disc_${k}`, v]),
+          ),
+        );
+        fake.dispose();
+      }
+      tf.dispose([x, y, reference] as tf.TensorContainer);
+
+      if (sparsity) {
+        const schedule = Math.min(1, (state.step + 1) / Math.max(1, steps / 2));
+        const tau = (spec.sparsity * state.norm0 * state.boost * schedule) / (0.75 * steps);
+        deadGroups = sparsity.prox(tau);
+        // With a MACs/params budget, strengthen the penalty while the dead groups alone miss it.
+        if (budget && budget.kind !== 'threshold' && schedule === 1 && (state.step + 1) % 10 === 0) {
+          if (!sparsity.meetsBudget(budget)) state.boost *= 1.1;
+        }
+        losses.deadGroups = deadGroups;
+      }
+      state.step++;
+      const done = state.step - firstStep;
+      const perStep = (performance.now() - started) / 1000 / done;
+      opts.onProgress?.({
+        stage,
+        step: state.step,
+        steps,
+        losses,
+        deadGroups,
+        alive: sparsity && (state.step % 10 === 0 || state.step === steps) ? sparsity.aliveByLayer() : undefined,
+        etaSeconds: perStep * (steps - state.step + remainingSteps(stage)),
+        elapsedSeconds: (performance.now() - t0) / 1000,
+      });
+      if (state.step % spec.checkpointEvery === 0 && state.step < steps) await save();
+      if (opts.shouldStop?.()) {
+        await save();
+        throw new PipelineStopped(stage, state.step);
+      }
+    }
+    const finalRole = stage === 'train' ? 'original' : stage === 'condense' ? 'condensed' : 'student';
+    await putModel(finalRole, await clone(work), `${stage}-final`);
+    delete state.models.work;
+    delete state.models.disc;
+    models.delete('work');
+    models.delete('disc');
+    work.dispose();
+    disc?.dispose();
+  }
+
+  function remainingSteps(stage: TrainingStage): number {
+    let total = 0;
+    for (let s = nextStage(spec, stage); s !== 'done'; s = nextStage(spec, s)) {
+      if (s === 'train' || s === 'condense' || s === 'distill') total += spec.steps[s];
+    }
+    return total;
+  }
+
+  async function pruneStage(): Promise<void> {
+    const condensed = await model(spec.steps.condense > 0 ? 'condensed' : 'original');
+    const graph = readChannelGraph(condensed);
+    const budget = spec.budget ? parseBudget(spec.budget) : { kind: 'threshold' as const, value: Number.MIN_VALUE };
+    const { removed } = selectGroups(graph, budget, [spec.size, spec.size]);
+    state.removed = [...removed];
+    const pruned = await pruneModel(graph, removed);
+    await putModel('pruned', pruned, 'pruned');
+    if (spec.steps.distill === 0) await putModel('student', await clone(pruned), 'student-final');
+  }
+
+  async function reportStage(): Promise<RunReport> {
+    const original = await model('original');
+    const student = await model('student');
+    const size: [number, number] = [spec.size, spec.size];
+    const before = modelCost(readChannelGraph(original), size);
+    const after = modelCost(readChannelGraph(student), size);
+    const inputs = opts.test.inputs;
+    const [fromOriginal, fromStudent] = [predictAll(original, inputs), predictAll(student, inputs)];
+    const report: RunReport = {
+      backend: opts.backend,
+      device: opts.device,
+      size,
+      stages: ORDER.filter((s) => s in state.seconds),
+      macs: { before: before.macs, after: after.macs, ratio: before.macs / after.macs },
+      params: { before: before.params, after: after.params, ratio: before.params / after.params },
+      removedGroups: state.removed.length,
+      studentVsOriginal: quality(fromStudent, fromOriginal, spec.inputRange),
+      latency: { before: undefined!, after: undefined!, speedup: 0 },
+      seconds: state.seconds,
+    };
+    if (opts.test.targets) {
+      report.vsTargets = {
+        original: quality(fromOriginal, opts.test.targets, spec.inputRange),
+        student: quality(fromStudent, opts.test.targets, spec.inputRange),
+      };
+    }
+    tf.dispose([fromOriginal, fromStudent]);
+    const shape = [1, spec.size, spec.size, inputs.shape[3]];
+    const latBefore = await measureLatency(original, shape, { runs: spec.latencyRuns });
+    const latAfter = await measureLatency(student, shape, { runs: spec.latencyRuns });
+    report.latency = { before: latBefore, after: latAfter, speedup: latBefore.medianMs / latAfter.medianMs };
+    return report;
+  }
+}
+

@@ -1,0 +1,148 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/core/backend';
+import { ImageDataset } from '../../src/core/data/dataset';
+import { syntheticShapes } from '../../src/core/data/synthetic';
+import { DEFAULT_SPEC, PipelineStopped, runPipeline, type Progress, type RunSpec } from '../../src/core/compress/pipeline';
+import { MemoryCheckpointStore, type CheckpointStore } from '../../src/core/io/checkpoint';
+import { readChannelGraph } from '../../src/core/graph/channel-graph';
+import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
+import { DirCheckpointStore } from '../../src/cli/dir-store';
+
+const SIZE = 16;
+let train: ImageDataset;
+let test: ImageDataset;
+let unpairedTrain: ImageDataset;
+
+beforeAll(async () => {
+  tf.env().set('PROD', true);
+  await initBackend({ prefer: 'wasm' });
+  const { inputs, targets } = syntheticShapes(10, SIZE, 3);
+  ({ train, test } = ImageDataset.fromImages(inputs, targets, SIZE, '-1,1').split(3));
+  unpairedTrain = new ImageDataset(train.inputs, null, '-1,1', train.names);
+});
+
+function spec(overrides: Partial<RunSpec> = {}): RunSpec {
+  return {
+    ...DEFAULT_SPEC,
+    size: SIZE,
+    steps: { train: 0, condense: 8, distill: 6 },
+    checkpointEvery: 3,
+    latencyRuns: 2,
+    sparsity: 3,
+    ...overrides,
+  };
+}
+
+const model = () => buildGenerator(defaultSpec('resnet', { ngf: 4, size: SIZE, depth: 1, seed: 5 }));
+
+function run(s: RunSpec, store: CheckpointStore, extra: { onProgress?: (p: Progress) => void; shouldStop?: () => boolean; data?: ImageDataset } = {}) {
+  return runPipeline({ spec: s, model: model(), train: extra.data ?? train, test, store, backend: 'wasm', device: 'test', ...extra });
+}
+
+async function weightsOf(m: tf.LayersModel): Promise<Float32Array[]> {
+  return Promise.all(m.getWeights().map((w) => w.data() as Promise<Float32Array>));
+}
+
+function maxDiff(a: Float32Array[], b: Float32Array[]): number {
+  expect(a.map((x) => x.length)).toEqual(b.map((x) => x.length));
+  let m = 0;
+  a.forEach((x, i) => x.forEach((v, j) => (m = Math.max(m, Math.abs(v - b[i][j])))));
+  return m;
+}
+
+class Killed extends Error {}
+
+describe('resumable pipeline', () => {
+  it('a run killed between checkpoints resumes to the same final weights (1e-5)', async () => {
+    const s = spec({ steps: { train: 4, condense: 8, distill: 6 } });
+    const reference = await run(s, new MemoryCheckpointStore());
+    const expected = await weightsOf(reference.student);
+
+    // Kill mid-stage, after unsaved steps, in every training stage: the last checkpoint is older.
+    const store = new DirCheckpointStore(mkdtempSync(path.join(tmpdir(), 'alap-ckpt-')));
+    const kills = [
+      ['train', 2],
+      ['condense', 5],
+      ['distill', 4],
+    ] as const;
+    for (const [stage, step] of kills) {
+      await expect(
+        run(s, store, {
+          onProgress: (p) => {
+            if (p.stage === stage && p.step === step) throw new Killed();
+          },
+        }),
+      ).rejects.toBeInstanceOf(Killed);
+    }
+    const resumed = await run(s, store);
+    expect(maxDiff(await weightsOf(resumed.student), expected)).toBeLessThan(1e-5);
+    expect(resumed.report.macs.after).toBe(reference.report.macs.after);
+  });
+
+  it('a stop request checkpoints at once and resumes from that step', async () => {
+    const s = spec();
+    const store = new MemoryCheckpointStore();
+    let steps = 0;
+    const stopped = run(s, store, { shouldStop: () => ++steps === 4 });
+    await expect(stopped).rejects.toBeInstanceOf(PipelineStopped);
+    const seen: string[] = [];
+    const result = await run(s, store, { onProgress: (p) => seen.push(`${p.stage}:${p.step}`) });
+    expect(seen[0]).toBe('condense:5');
+    const reference = await run(s, new MemoryCheckpointStore());
+    expect(maxDiff(await weightsOf(result.student), await weightsOf(reference.student))).toBeLessThan(1e-5);
+  });
+});
+
+describe('stages', () => {
+  it('condensation zeroes whole groups; pruning them alone keeps the condensed output', async () => {
+    const s = spec({ steps: { train: 0, condense: 12, distill: 0 }, sparsity: 6 });
+    const dead: number[] = [];
+    const { student, report } = await run(s, new MemoryCheckpointStore(), { onProgress: (p) => p.deadGroups !== undefined && dead.push(p.deadGroups) });
+    expect(dead[dead.length - 1]).toBeGreaterThan(0);
+    expect(report.removedGroups).toBe(dead[dead.length - 1]);
+    expect(report.macs.after).toBeLessThan(report.macs.before);
+    expect(student.countParams()).toBe(report.params.after);
+    // Every conv layer keeps at least one channel.
+    for (const l of readChannelGraph(student).layers.filter((x) => x.role === 'source')) expect(l.channels.length).toBeGreaterThan(0);
+  });
+
+  it('without targets, condensation follows the original model and distillation the teacher', async () => {
+    const s = spec({ budget: 'macs=0.5' });
+    const stages = new Set<string>();
+    const losses: Record<string, number>[] = [];
+    const { report } = await run(s, new MemoryCheckpointStore(), {
+      data: unpairedTrain,
+      onProgress: (p) => {
+        stages.add(p.stage);
+        losses.push(p.losses);
+      },
+    });
+    expect([...stages]).toEqual(['condense', 'distill']);
+    expect(losses.every((l) => Number.isFinite(l.total) && l.groundTruth === undefined)).toBe(true);
+    expect(report.macs.after).toBeLessThanOrEqual(report.macs.before * 0.5);
+    expect(report.studentVsOriginal.psnr).toBeGreaterThan(0);
+    expect(report.vsTargets).toBeDefined(); // the held-out set still has targets
+  });
+
+  it('distillation with feature matching, ground truth and an adversarial term leaks no tensors', async () => {
+    const s = spec({ loss: { output: 1, ssim: 0.2, feature: 1, groundTruth: 1, adversarial: 0.1 }, steps: { train: 0, condense: 4, distill: 8 } });
+    const counts: Record<string, number[]> = {};
+    let terms: string[] = [];
+    await run(s, new MemoryCheckpointStore(), {
+      onProgress: (p) => {
+        (counts[p.stage] ??= []).push(tf.memory().numTensors);
+        if (p.stage === 'distill') terms = Object.keys(p.losses);
+      },
+    });
+    expect(terms).toEqual(expect.arrayContaining(['output', 'ssim', 'feature', 'groundTruth', 'adversarial', 'disc_total']));
+    for (const stage of ['condense', 'distill']) {
+      const c = counts[stage];
+      // From the second step on (the optimizer's slots exist then), across checkpoints.
+      expect(new Set(c.slice(1)).size).toBe(1);
+    }
+  });
+});
