@@ -1,8 +1,7 @@
 /**
- * `alap`: the studio's core, headless. Commands: create, inspect, prune, bench.
+ * `alap`: the studio's core, headless. Commands: create, inspect, prune, bench, compress, train.
  * Errors from bad input end in one sentence on stderr and exit code 1.
  */
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend, type BackendName } from '../core/backend';
 import { readChannelGraph, type ChannelGraph } from '../core/graph/channel-graph';
@@ -11,6 +10,8 @@ import { measureLatency, type Latency } from '../core/measure/latency';
 import { parseBudget, pruneModel, selectGroups } from '../core/compress/prune';
 import { ARCHS, buildGenerator, defaultSpec, type Arch } from '../core/models/zoo';
 import { readModelDir, writeModelDir } from './model-dir';
+import { int, parse, progressBar, UsageError, type Values } from './args';
+import { compress, makeData, train } from './compress';
 
 const USAGE = `Usage:
   alap create --arch resnet|unet|globalgen --out <dir> [--ngf N] [--blocks N] [--size N|any]
@@ -18,57 +19,26 @@ const USAGE = `Usage:
   alap inspect <model.json|dir> [--size N] [--json]
   alap prune <model.json|dir> --budget macs=0.25|params=0.5|threshold=1e-3 --out <dir>
              [--size N] [--backend wasm|cpu] [--runs N] [--force]
-  alap bench <model.json|dir> [--size N] [--backend wasm|cpu] [--runs N] [--warmup N]`;
-
-class UsageError extends Error {}
-
-const OPTIONS = {
-  arch: { type: 'string' },
-  out: { type: 'string' },
-  ngf: { type: 'string' },
-  blocks: { type: 'string' },
-  size: { type: 'string' },
-  'in-channels': { type: 'string' },
-  'out-channels': { type: 'string' },
-  seed: { type: 'string' },
-  json: { type: 'boolean' },
-  budget: { type: 'string' },
-  backend: { type: 'string' },
-  runs: { type: 'string' },
-  warmup: { type: 'string' },
-  force: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
-
-function int(values: Values, key: keyof Values, fallback?: number): number | undefined {
-  const raw = values[key];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${key} must be a positive integer, got '${raw}'`);
-  return n;
-}
+  alap bench <model.json|dir> [--size N] [--backend wasm|cpu] [--runs N] [--warmup N]
+  alap compress --model <model.json|dir> --data <dir> [--targets <dir>] --out <dir>
+                [--input-range -1,1|0,1|0,255] [--size 128] [--budget macs=0.25|params=0.5|threshold=T]
+                [--steps condense=N,distill=M] [--teacher condensed|original] [--sparsity S]
+                [--lr condense=..,distill=..] [--batch N] [--held-out N] [--seed N] [--backend wasm|cpu]
+                [--checkpoint-every N] [--force]
+  alap compress --resume <checkpoint dir>
+  alap data --out <dir> [--task shapes] [--count 40] [--size 128] [--seed N]
+  alap train --arch resnet|unet|globalgen --data <dir> --targets <dir> --out <dir>
+             [--size 128] [--steps N] [--ngf N] [--blocks N] [--lr R] [--batch N] [--seed N] [--resume <dir>]`;
 
 function modelArg(positionals: string[]): string {
   if (!positionals[1]) throw new UsageError(`'${positionals[0]}' needs a model: a model.json file or its folder`);
   return positionals[1];
 }
 
-async function backend(values: Values) {
+export async function backend(values: Values) {
   const name = (values.backend ?? 'wasm') as BackendName;
   if (!['wasm', 'cpu'].includes(name)) throw new UsageError(`--backend must be wasm or cpu in Node, got '${name}'`);
   return initBackend({ prefer: name });
-}
-
-function progress(label: string) {
-  return (done: number, total: number) => {
-    if (!process.stderr.isTTY) return;
-    const width = 24;
-    const filled = Math.round((done / total) * width);
-    process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
-    if (done === total) process.stderr.write('\n');
-  };
 }
 
 function summary(graph: ChannelGraph, size: [number, number]) {
@@ -127,7 +97,7 @@ async function bench(positionals: string[], values: Values) {
   const graph = readChannelGraph(model);
   const size = resolveSize(graph, int(values, 'size'));
   const shape = [1, size[0], size[1], graph.layers[0].channels.length];
-  const lat = await measureLatency(model, shape, { runs: int(values, 'runs', 20), warmup: int(values, 'warmup', 3), onRun: progress('bench') });
+  const lat = await measureLatency(model, shape, { runs: int(values, 'runs', 20), warmup: int(values, 'warmup', 3), onRun: progressBar('bench') });
   const cost = modelCost(graph, size);
   console.log(`backend: ${describeBackend(info)}`);
   console.log(`${model.name} at ${size[0]}x${size[1]}: ${formatCount(cost.macs)}MACs`);
@@ -149,8 +119,8 @@ async function prune(positionals: string[], values: Values) {
   const after = modelCost(readChannelGraph(pruned), size);
   const shape = [1, size[0], size[1], graph.layers[0].channels.length];
   const runs = int(values, 'runs', 20);
-  const latBefore = await measureLatency(model, shape, { runs, onRun: progress('latency before') });
-  const latAfter = await measureLatency(pruned, shape, { runs, onRun: progress('latency after ') });
+  const latBefore = await measureLatency(model, shape, { runs, onRun: progressBar('latency before') });
+  const latAfter = await measureLatency(pruned, shape, { runs, onRun: progressBar('latency after ') });
   const report = {
     budget: values.budget,
     size,
@@ -177,7 +147,7 @@ export async function main(argv: string[]): Promise<number> {
   // Silences tfjs's "install tfjs-node" banner: the native backend cannot be installed offline.
   tf.env().set('PROD', true);
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+    const { values, positionals } = parse(argv);
     const command = positionals[0];
     if (values.help || !command) {
       console.log(USAGE);
@@ -187,6 +157,9 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'inspect') await inspect(positionals, values);
     else if (command === 'bench') await bench(positionals, values);
     else if (command === 'prune') await prune(positionals, values);
+    else if (command === 'compress') await compress(values);
+    else if (command === 'train') await train(values);
+    else if (command === 'data') await makeData(values);
     else throw new UsageError(`Unknown command '${command}'`);
     return 0;
   } catch (e) {

@@ -39,8 +39,10 @@ function spec(overrides: Partial<RunSpec> = {}): RunSpec {
 
 const model = () => buildGenerator(defaultSpec('resnet', { ngf: 4, size: SIZE, depth: 1, seed: 5 }));
 
-function run(s: RunSpec, store: CheckpointStore, extra: { onProgress?: (p: Progress) => void; shouldStop?: () => boolean; data?: ImageDataset } = {}) {
-  return runPipeline({ spec: s, model: model(), train: extra.data ?? train, test, store, backend: 'wasm', device: 'test', ...extra });
+async function run(s: RunSpec, store: CheckpointStore, extra: { onProgress?: (p: Progress) => void; shouldStop?: () => boolean; data?: ImageDataset } = {}) {
+  const result = await runPipeline({ spec: s, model: model(), train: extra.data ?? train, test, store, backend: 'wasm', device: 'test', ...extra });
+  expect(result.report).not.toBeNull();
+  return { student: result.student, report: result.report! };
 }
 
 async function weightsOf(m: tf.LayersModel): Promise<Float32Array[]> {

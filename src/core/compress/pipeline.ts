@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readChannelGraph } from '../graph/channel-graph';
 import { modelCost } from '../measure/cost';
 import { measureLatency, type Latency } from '../measure/latency';
-import { psnr, ssim } from '../measure/quality';
+import { predictAll, quality, type QualityPair } from '../measure/quality';
 import { buildPatchDiscriminator } from '../models/discriminator';
 import { loadModelFromFiles, saveModelToFiles } from '../io/model-files';
 import {
@@ -31,6 +31,8 @@ export type Stage = TrainingStage | 'prune' | 'report' | 'done';
 const ORDER: Stage[] = ['train', 'condense', 'prune', 'distill', 'report', 'done'];
 
 export interface RunSpec {
+  /** 'train' trains a base model only; 'compress' runs condense -> prune -> distill. */
+  task: 'compress' | 'train';
   /** Training crop size (square). */
   size: number;
   inputRange: InputRange;
@@ -52,6 +54,7 @@ export interface RunSpec {
 }
 
 export const DEFAULT_SPEC: RunSpec = {
+  task: 'compress',
   size: 128,
   inputRange: '-1,1',
   seed: 1,
@@ -79,11 +82,6 @@ export interface Progress {
   elapsedSeconds: number;
 }
 
-export interface QualityPair {
-  psnr: number;
-  ssim: number;
-}
-
 export interface RunReport {
   backend: string;
   device: string;
@@ -101,7 +99,10 @@ export interface RunReport {
 }
 
 export interface PipelineOptions {
+  /** Ignored when resuming: a run keeps the spec it started with. */
   spec: RunSpec;
+  /** Caller's notes kept in the checkpoint (e.g. the CLI's data folders), see readRunMeta. */
+  meta?: Record<string, unknown>;
   /** The model to compress (or, with steps.train > 0, the freshly built model to train first). */
   model: tf.LayersModel;
   train: ImageDataset;
@@ -140,11 +141,23 @@ interface State {
   /** Checkpoint files of the models, by role. */
   models: Record<string, string>;
   report: RunReport | null;
+  spec: RunSpec;
+  meta: Record<string, unknown>;
+}
+
+/** The spec and caller notes of a stored run, or null when the store is empty. */
+export async function readRunMeta(store: CheckpointStore): Promise<{ spec: RunSpec; meta: Record<string, unknown>; stage: Stage } | null> {
+  const saved = await store.load();
+  if (!saved) return null;
+  const state = saved.state as State;
+  return { spec: state.spec, meta: state.meta, stage: state.stage };
 }
 
 export interface PipelineResult {
+  /** The compressed model (task 'compress') or the trained base model (task 'train'). */
   student: tf.LayersModel;
-  report: RunReport;
+  /** Compression report; null for task 'train'. */
+  report: RunReport | null;
 }
 
 async function clone(model: tf.LayersModel): Promise<tf.LayersModel> {
@@ -169,6 +182,7 @@ function firstStage(spec: RunSpec): Stage {
 }
 
 function nextStage(spec: RunSpec, stage: Stage): Stage {
+  if (spec.task === 'train') return 'done';
   let i = ORDER.indexOf(stage) + 1;
   while (ORDER[i] === 'train' || ((ORDER[i] === 'condense' || ORDER[i] === 'distill') && spec.steps[ORDER[i] as TrainingStage] === 0)) i++;
   return ORDER[i];
@@ -187,34 +201,31 @@ function optimise(optimizer: tf.Optimizer, varList: tf.Variable[], loss: (terms:
   return values;
 }
 
-/** Runs a model over a dataset's inputs in small chunks. */
-function predictAll(model: tf.LayersModel, inputs: tf.Tensor4D, chunk = 4): tf.Tensor4D {
-  return tf.tidy(() => {
-    const parts: tf.Tensor4D[] = [];
-    for (let i = 0; i < inputs.shape[0]; i += chunk) {
-      const n = Math.min(chunk, inputs.shape[0] - i);
-      parts.push(model.predict(tf.slice(inputs, i, n)) as tf.Tensor4D);
-    }
-    return tf.concat(parts) as tf.Tensor4D;
-  });
-}
-
-function quality(a: tf.Tensor4D, b: tf.Tensor4D, range: InputRange): QualityPair {
-  const width = rangeWidth(range);
-  return { psnr: psnr(a, b, width), ssim: ssim(a, b, width) };
-}
-
 /**
  * Runs (or resumes) a compression run. Returns the student and the report; all intermediate
  * tensors and models it creates are disposed.
  */
 export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult> {
-  const { spec, store } = opts;
+  const { store } = opts;
   const saved = await store.load();
   const files: Record<string, Uint8Array> = saved ? { ...saved.files } : {};
   const state: State = saved
     ? (saved.state as State)
-    : { version: 1, stage: firstStage(spec), step: 0, rng: spec.seed, boost: 1, norm0: 0, removed: [], seconds: {}, models: {}, report: null };
+    : {
+        version: 1,
+        stage: firstStage(opts.spec),
+        step: 0,
+        rng: opts.spec.seed,
+        boost: 1,
+        norm0: 0,
+        removed: [],
+        seconds: {},
+        models: {},
+        report: null,
+        spec: opts.spec,
+        meta: opts.meta ?? {},
+      };
+  const spec = state.spec;
   const rng = new Rng(state.rng);
   const models = new Map<string, tf.LayersModel>();
   const disposables: { dispose(): void }[] = [];
@@ -247,7 +258,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   };
 
   if (!saved) {
-    if (spec.steps.train > 0 && !opts.train.paired) {
+    if ((spec.steps.train > 0 || spec.task === 'train') && !opts.train.paired) {
       throw new Error('Base training needs paired data (inputs and targets)');
     }
     await putModel('original', await clone(opts.model), 'original');
@@ -275,8 +286,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       state.step = 0;
       await checkpoint();
     }
-    const student = await clone(await model('student'));
-    return { student, report: state.report! };
+    const student = await clone(await model(spec.task === 'train' ? 'original' : 'student'));
+    return { student, report: state.report };
   } finally {
     for (const m of models.values()) m.dispose();
     for (const d of disposables) d.dispose();
@@ -458,14 +469,14 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       macs: { before: before.macs, after: after.macs, ratio: before.macs / after.macs },
       params: { before: before.params, after: after.params, ratio: before.params / after.params },
       removedGroups: state.removed.length,
-      studentVsOriginal: quality(fromStudent, fromOriginal, spec.inputRange),
+      studentVsOriginal: quality(fromStudent, fromOriginal, rangeWidth(spec.inputRange)),
       latency: { before: undefined!, after: undefined!, speedup: 0 },
       seconds: state.seconds,
     };
     if (opts.test.targets) {
       report.vsTargets = {
-        original: quality(fromOriginal, opts.test.targets, spec.inputRange),
-        student: quality(fromStudent, opts.test.targets, spec.inputRange),
+        original: quality(fromOriginal, opts.test.targets, rangeWidth(spec.inputRange)),
+        student: quality(fromStudent, opts.test.targets, rangeWidth(spec.inputRange)),
       };
     }
     tf.dispose([fromOriginal, fromStudent]);

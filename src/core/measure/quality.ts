@@ -56,3 +56,24 @@ export function ssim(a: tf.Tensor4D, b: tf.Tensor4D, dataRange = 2): number {
   t.dispose();
   return v;
 }
+
+export interface QualityPair {
+  psnr: number;
+  ssim: number;
+}
+
+export function quality(a: tf.Tensor4D, b: tf.Tensor4D, dataRange: number): QualityPair {
+  return { psnr: psnr(a, b, dataRange), ssim: ssim(a, b, dataRange) };
+}
+
+/** Runs a model over a batch of inputs in small chunks (bounded memory). */
+export function predictAll(model: tf.LayersModel, inputs: tf.Tensor4D, chunk = 4): tf.Tensor4D {
+  return tf.tidy(() => {
+    const parts: tf.Tensor4D[] = [];
+    for (let i = 0; i < inputs.shape[0]; i += chunk) {
+      const n = Math.min(chunk, inputs.shape[0] - i);
+      parts.push(model.predict(tf.slice(inputs, i, n)) as tf.Tensor4D);
+    }
+    return tf.concat(parts) as tf.Tensor4D;
+  });
+}

@@ -1,0 +1,254 @@
+/** `alap compress` and `alap train`: the pipeline over image folders, with checkpoints on disk. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { describeBackend, initBackend, type BackendName } from '../core/backend';
+import { readChannelGraph } from '../core/graph/channel-graph';
+import { ImageDataset, parseRange, rangeWidth, type InputRange } from '../core/data/dataset';
+import { DEFAULT_SPEC, PipelineStopped, readRunMeta, runPipeline, type Progress, type RunReport, type RunSpec } from '../core/compress/pipeline';
+import { parseBudget } from '../core/compress/prune';
+import { formatCount } from '../core/measure/cost';
+import { measureLatency } from '../core/measure/latency';
+import { predictAll, quality } from '../core/measure/quality';
+import { syntheticShapes } from '../core/data/synthetic';
+import { ARCHS, buildGenerator, defaultSpec, sizeMultiple, type Arch } from '../core/models/zoo';
+import { formatDuration, int, keyValues, num, progressBar, UsageError, type Values } from './args';
+import { DirCheckpointStore } from './dir-store';
+import { encodePng, listImages, readImageFolders } from './images';
+import { readModelDir, writeModelDir } from './model-dir';
+
+/** What the CLI needs to redo after a restart, kept in the checkpoint. */
+interface CliRun {
+  command: 'compress' | 'train';
+  model?: string;
+  arch?: Arch;
+  ngf?: number;
+  blocks?: number;
+  data: string;
+  targets?: string;
+  out: string;
+  heldOut: number;
+  backend: BackendName;
+  force: boolean;
+}
+
+function heldOutCount(values: Values, n: number): number {
+  return int(values, 'held-out') ?? Math.min(8, Math.max(1, Math.round(n * 0.1)));
+}
+
+async function loadData(run: CliRun, spec: RunSpec, inChannels: number, outChannels: number) {
+  const { inputs, targets } = await readImageFolders(run.data, run.targets);
+  if (inputs.length < 2) throw new Error(`Need at least 2 images in '${run.data}' (one is held out for evaluation)`);
+  const all = ImageDataset.fromImages(inputs, targets, spec.size, spec.inputRange, inChannels, outChannels);
+  const { train, test } = all.split(Math.min(run.heldOut, inputs.length - 1));
+  all.dispose();
+  return { train, test };
+}
+
+function stageLine(p: Progress): string {
+  const loss = p.losses.total !== undefined ? `loss ${p.losses.total.toFixed(4)}` : '';
+  const dead = p.deadGroups !== undefined ? ` dead groups ${p.deadGroups}` : '';
+  return `${loss}${dead} ETA ${formatDuration(p.etaSeconds)}`;
+}
+
+/** Runs the pipeline with a progress bar; Ctrl-C checkpoints and exits cleanly. */
+async function execute(run: CliRun, spec: RunSpec, model: tf.LayersModel, checkpointDir: string, resuming: boolean) {
+  const inC = model.inputs[0].shape[3]!;
+  const outC = model.outputs[0].shape[3]!;
+  const { train, test } = await loadData(run, spec, inC, outC);
+  const info = await initBackend({ prefer: run.backend });
+  let stop = false;
+  const onSigint = () => {
+    stop = true;
+  };
+  process.once('SIGINT', onSigint);
+  const bars = new Map<string, ReturnType<typeof progressBar>>();
+  const store = new DirCheckpointStore(checkpointDir);
+  if (resuming) process.stderr.write(`resuming from ${checkpointDir}\n`);
+  try {
+    return await runPipeline({
+      spec,
+      model,
+      train,
+      test,
+      store,
+      meta: { cli: run },
+      backend: describeBackend(info),
+      device: `${process.platform} ${process.arch}, node ${process.version}`,
+      shouldStop: () => stop,
+      onProgress: (p) => {
+        if (!bars.has(p.stage)) bars.set(p.stage, progressBar(p.stage.padEnd(8)));
+        bars.get(p.stage)!(p.step, p.steps, stageLine(p));
+      },
+    });
+  } catch (e) {
+    if (e instanceof PipelineStopped) {
+      throw new Error(`${e.message}: run 'alap ${run.command} --resume ${checkpointDir}'`);
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    train.dispose();
+    test.dispose();
+  }
+}
+
+function specFrom(values: Values, task: RunSpec['task']): RunSpec {
+  const steps = { ...DEFAULT_SPEC.steps, ...(task === 'train' ? { train: 1000, condense: 0, distill: 0 } : {}) };
+  if (values.steps) {
+    if (task === 'train') steps.train = int(values, 'steps')!;
+    else Object.assign(steps, keyValues(values.steps, 'steps', ['condense', 'distill']));
+  }
+  const lr = { ...DEFAULT_SPEC.lr };
+  if (values.lr) {
+    if (task === 'train') lr.train = num(values, 'lr', lr.train);
+    else Object.assign(lr, keyValues(values.lr, 'lr', ['condense', 'distill']));
+  }
+  const teacher = values.teacher ?? 'condensed';
+  if (teacher !== 'condensed' && teacher !== 'original') throw new UsageError(`--teacher must be condensed or original, got '${teacher}'`);
+  if (values.budget) parseBudget(values.budget);
+  const size = int(values, 'size', DEFAULT_SPEC.size)!;
+  const inputRange: InputRange = values['input-range'] ? parseRange(values['input-range']) : '-1,1';
+  return {
+    ...DEFAULT_SPEC,
+    task,
+    size,
+    inputRange,
+    seed: int(values, 'seed', DEFAULT_SPEC.seed)!,
+    batchSize: int(values, 'batch', DEFAULT_SPEC.batchSize)!,
+    steps,
+    lr,
+    sparsity: num(values, 'sparsity', DEFAULT_SPEC.sparsity),
+    budget: values.budget ?? null,
+    teacher,
+    checkpointEvery: int(values, 'checkpoint-every', DEFAULT_SPEC.checkpointEvery)!,
+  };
+}
+
+async function checkpointDirFor(values: Values, out: string): Promise<{ dir: string; resuming: boolean }> {
+  if (values.resume) return { dir: values.resume, resuming: true };
+  const dir = `${out.replace(/\/+$/, '')}.checkpoint`;
+  if (await fs.stat(path.join(dir, 'checkpoint.json')).catch(() => null)) {
+    throw new Error(`A run is already checkpointed in '${dir}': continue it with --resume ${dir}, or delete that folder to start over`);
+  }
+  return { dir, resuming: false };
+}
+
+async function finish(run: CliRun, checkpointDir: string, student: tf.LayersModel, report: object) {
+  await writeModelDir(student, run.out, { 'report.json': JSON.stringify(report, null, 2) }, run.force);
+  await fs.rm(checkpointDir, { recursive: true, force: true });
+}
+
+function printReport(r: RunReport) {
+  const q = (x: { psnr: number; ssim: number }) => `PSNR ${x.psnr.toFixed(2)} dB, SSIM ${x.ssim.toFixed(4)}`;
+  console.log(`backend: ${r.backend}`);
+  console.log(`MACs:    ${formatCount(r.macs.before)} -> ${formatCount(r.macs.after)} (${r.macs.ratio.toFixed(2)}x fewer)`);
+  console.log(`params:  ${formatCount(r.params.before)} -> ${formatCount(r.params.after)} (${r.params.ratio.toFixed(2)}x fewer)`);
+  console.log(`latency: ${r.latency.before.medianMs.toFixed(1)} ms -> ${r.latency.after.medianMs.toFixed(1)} ms (${r.latency.speedup.toFixed(2)}x faster) at ${r.size[0]}x${r.size[1]}`);
+  console.log(`student vs original (held-out): ${q(r.studentVsOriginal)}`);
+  if (r.vsTargets) console.log(`vs targets (held-out): original ${q(r.vsTargets.original)}; student ${q(r.vsTargets.student)}`);
+  const stages = Object.entries(r.seconds).map(([s, t]) => `${s} ${formatDuration(t!)}`);
+  console.log(`time: ${stages.join(', ')}`);
+}
+
+async function resumeRun(values: Values, command: CliRun['command']) {
+  const meta = await readRunMeta(new DirCheckpointStore(values.resume!));
+  if (!meta) throw new Error(`No checkpoint in '${values.resume}' to resume`);
+  const run = meta.meta.cli as CliRun;
+  if (run.command !== command) throw new Error(`'${values.resume}' holds a '${run.command}' run; resume it with 'alap ${run.command} --resume'`);
+  return { run, spec: meta.spec };
+}
+
+export async function compress(values: Values) {
+  let run: CliRun;
+  let spec: RunSpec;
+  if (values.resume) {
+    ({ run, spec } = await resumeRun(values, 'compress'));
+  } else {
+    if (!values.model) throw new UsageError('compress needs --model <model.json|dir>');
+    if (!values.data) throw new UsageError('compress needs --data <image folder>');
+    if (!values.out) throw new UsageError('compress needs --out <dir>');
+    spec = specFrom(values, 'compress');
+    const backend = (values.backend ?? 'wasm') as BackendName;
+    if (!['wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be wasm or cpu in Node, got '${backend}'`);
+    run = { command: 'compress', model: values.model, data: values.data, targets: values.targets, out: values.out, heldOut: 0, backend, force: Boolean(values.force) };
+  }
+  await tf.setBackend('cpu');
+  const model = await readModelDir(run.model!);
+  readChannelGraph(model); // an unsupported model fails here, before any data is read
+  const { dir, resuming } = await checkpointDirFor(values, run.out);
+  if (!resuming) run.heldOut = heldOutCount(values, (await listImages(run.data)).length);
+  const { student, report } = await execute(run, spec, model, dir, resuming);
+  await finish(run, dir, student, report!);
+  printReport(report!);
+  console.log(`wrote ${run.out}/model.json, weights.bin, report.json`);
+}
+
+export async function train(values: Values) {
+  let run: CliRun;
+  let spec: RunSpec;
+  if (values.resume) {
+    ({ run, spec } = await resumeRun(values, 'train'));
+  } else {
+    const arch = values.arch as Arch;
+    if (!ARCHS.includes(arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}`);
+    if (!values.data || !values.targets) throw new UsageError('train needs --data <inputs> and --targets <targets> (paired images)');
+    if (!values.out) throw new UsageError('train needs --out <dir>');
+    spec = specFrom(values, 'train');
+    run = {
+      command: 'train',
+      arch,
+      ngf: int(values, 'ngf'),
+      blocks: int(values, 'blocks'),
+      data: values.data,
+      targets: values.targets,
+      out: values.out,
+      heldOut: 0,
+      backend: (values.backend ?? 'wasm') as BackendName,
+      force: Boolean(values.force),
+    };
+  }
+  const zoo = defaultSpec(run.arch!, {
+    size: spec.size,
+    ...(run.ngf && { ngf: run.ngf }),
+    ...(run.blocks && { depth: run.blocks }),
+    seed: spec.seed,
+    inChannels: 3,
+  });
+  if (spec.size % sizeMultiple(zoo) !== 0) throw new UsageError(`--size must be a multiple of ${sizeMultiple(zoo)} for ${run.arch}`);
+  await tf.setBackend('cpu');
+  const model = buildGenerator(zoo);
+  const { dir, resuming } = await checkpointDirFor(values, run.out);
+  if (!resuming) run.heldOut = heldOutCount(values, (await listImages(run.data)).length);
+  const { student } = await execute(run, spec, model, dir, resuming);
+
+  // Quality on the held-out pairs and latency of the trained model.
+  const { test, train: trainSet } = await loadData(run, spec, 3, 3);
+  const predicted = predictAll(student, test.inputs);
+  const q = quality(predicted, test.targets!, rangeWidth(spec.inputRange));
+  const latency = await measureLatency(student, [1, spec.size, spec.size, 3], { runs: spec.latencyRuns });
+  tf.dispose([predicted]);
+  test.dispose();
+  trainSet.dispose();
+  const report = { arch: run.arch, spec: zoo, steps: spec.steps.train, heldOut: run.heldOut, vsTargets: q, latency };
+  await finish(run, dir, student, report);
+  console.log(`${run.arch} trained for ${spec.steps.train} steps: held-out PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim.toFixed(4)}; ${latency.medianMs.toFixed(1)} ms per frame`);
+  console.log(`wrote ${run.out}/model.json, weights.bin, report.json`);
+}
+
+
+/** `alap data`: writes the procedural paired task as PNG folders (inputs/ and targets/). */
+export async function makeData(values: Values) {
+  const task = values.task ?? 'shapes';
+  if (task !== 'shapes') throw new UsageError(`--task must be 'shapes', got '${task}'`);
+  if (!values.out) throw new UsageError('data needs --out <dir>');
+  const count = int(values, 'count', 40)!;
+  const size = int(values, 'size', 128)!;
+  const { inputs, targets } = syntheticShapes(count, size, int(values, 'seed', 1)!);
+  for (const [sub, images] of [['inputs', inputs], ['targets', targets]] as const) {
+    const dir = path.join(values.out, sub);
+    await fs.mkdir(dir, { recursive: true });
+    for (const img of images) await fs.writeFile(path.join(dir, `${img.name}.png`), encodePng(img.width, img.height, img.channels, img.data));
+  }
+  console.log(`wrote ${count} ${size}x${size} pairs to ${values.out}/inputs and ${values.out}/targets`);
+}
