@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/core/backend';
+import { kernelLimits } from '../../src/core/backend/gradient-kernels';
 import { buildGenerator, defaultSpec, type Arch } from '../../src/core/models/zoo';
 import { readChannelGraph } from '../../src/core/graph/channel-graph';
 import { denseBlockModel, randomiseWeights } from '../helpers/models';
@@ -115,6 +116,43 @@ describe('wasm gradients equal the cpu backend', () => {
     const wasm = await grads('wasm');
     const cpu = await grads('cpu');
     for (let i = 0; i < 3; i++) expect(relError(wasm[i], cpu[i])).toBeLessThan(1e-5);
+  });
+});
+
+describe('replaced convolution kernels agree with cpu', () => {
+  it.each([
+    [3, 2, 'same', 9],
+    [4, 2, 'same', 8],
+    [3, 2, 'valid', 9],
+    [3, 1, 'same', 7],
+    [5, 3, 'valid', 11],
+  ] as const)('transposed conv forward: %ix%i kernel, stride %i, %s, %i px input', async (k, stride, pad, size) => {
+    const x = tf.randomNormal([2, size, size, 5], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const w = tf.randomNormal([k, k, 3, 5], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const out = pad === 'same' ? size * stride : (size - 1) * stride + k;
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.conv2dTranspose(x, w, [2, out, out, 3], stride, pad).dataSync();
+    };
+    expect(relError(await run('wasm'), await run('cpu'))).toBeLessThan(1e-5);
+  });
+
+  it.each([1, 2])('filter gradient computed tap by tap (the large-input path), stride %i', async (stride) => {
+    const x = tf.randomNormal([2, 11, 11, 6], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const w0 = tf.zeros([3, 3, 6, 4]);
+    const grad = async (backend: string) => {
+      await tf.setBackend(backend);
+      const dy = tf.randomNormal(tf.conv2d(x, w0 as tf.Tensor4D, stride, 'same').shape, 0, 1, 'float32', 7);
+      const g = tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, w as tf.Tensor4D, stride, 'same'), dy)))(w0);
+      return g.dataSync();
+    };
+    const saved = kernelLimits.convFormEntries;
+    kernelLimits.convFormEntries = 0;
+    try {
+      expect(relError(await grad('wasm'), await grad('cpu'))).toBeLessThan(1e-5);
+    } finally {
+      kernelLimits.convFormEntries = saved;
+    }
   });
 });
 
