@@ -304,7 +304,9 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     }
     const work = await model('work');
     const original = await model('original');
-    const teacher = stage === 'distill' ? await model(spec.teacher === 'original' ? 'original' : 'condensed') : null;
+    // Without condensation there is no condensed model: the original is the only teacher.
+    const teacherRole = spec.teacher === 'original' || spec.steps.condense === 0 ? 'original' : 'condensed';
+    const teacher = stage === 'distill' ? await model(teacherRole) : null;
     const range = rangeWidth(spec.inputRange);
 
     const optimizer = tf.train.adam(spec.lr[stage], 0.5, 0.999);
