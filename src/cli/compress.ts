@@ -79,6 +79,9 @@ async function execute(run: CliRun, spec: RunSpec, model: tf.LayersModel, checkp
       onProgress: (p) => {
         if (!bars.has(p.stage)) bars.set(p.stage, progressBar(p.stage.padEnd(8)));
         bars.get(p.stage)!(p.step, p.steps, stageLine(p));
+        if (p.alive && p.step === p.steps) {
+          process.stderr.write(`alive channels after condensation: ${p.alive.map((a) => `${a.layer} ${a.alive}/${a.total}`).join(', ')}\n`);
+        }
       },
     });
   } catch (e) {

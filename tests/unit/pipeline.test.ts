@@ -99,6 +99,24 @@ describe('resumable pipeline', () => {
   });
 });
 
+describe('progress', () => {
+  it('reports losses, alive channels, ETA and sample images of a held-out example', async () => {
+    const seen: Progress[] = [];
+    await run(spec({ sampleEvery: 4 }), new MemoryCheckpointStore(), { onProgress: (p) => seen.push(p) });
+    const withSamples = seen.filter((p) => p.samples);
+    expect(withSamples.map((p) => `${p.stage}:${p.step}`)).toEqual(['condense:4', 'condense:8', 'distill:4', 'distill:6']);
+    const s = withSamples[0].samples!;
+    expect([s.width, s.height]).toEqual([SIZE, SIZE]);
+    for (const img of [s.input, s.reference!, s.output]) {
+      expect(img).toHaveLength(SIZE * SIZE * 4);
+      expect(img[3]).toBe(255);
+    }
+    expect(seen.find((p) => p.alive)!.alive!.every((a) => a.alive <= a.total && a.alive >= 1)).toBe(true);
+    expect(seen.every((p) => p.etaSeconds >= 0 && Number.isFinite(p.etaSeconds))).toBe(true);
+    expect(seen[seen.length - 1].etaSeconds).toBe(0);
+  });
+});
+
 describe('stages', () => {
   it('condensation zeroes whole groups; pruning them alone keeps the condensed output', async () => {
     const s = spec({ steps: { train: 0, condense: 12, distill: 0 }, sparsity: 6 });

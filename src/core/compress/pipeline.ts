@@ -19,7 +19,7 @@ import {
   type CheckpointStore,
   type NamedTensor,
 } from '../io/checkpoint';
-import { rangeWidth, type ImageDataset, type InputRange } from '../data/dataset';
+import { rangeWidth, toBytes, type ImageDataset, type InputRange } from '../data/dataset';
 import { l1, lsganDiscriminator, lsganGenerator, ssimLoss, weighted } from '../train/losses';
 import { Rng } from '../train/rng';
 import { GroupSparsity } from './condense';
@@ -50,6 +50,8 @@ export interface RunSpec {
   loss: { output: number; ssim: number; feature: number; groundTruth: number; adversarial: number };
   flip: boolean;
   checkpointEvery: number;
+  /** Steps between sample images in progress reports (0: none). */
+  sampleEvery: number;
   latencyRuns: number;
 }
 
@@ -67,6 +69,7 @@ export const DEFAULT_SPEC: RunSpec = {
   loss: { output: 1, ssim: 0.2, feature: 1, groundTruth: 0, adversarial: 0 },
   flip: true,
   checkpointEvery: 50,
+  sampleEvery: 50,
   latencyRuns: 10,
 };
 
@@ -80,6 +83,17 @@ export interface Progress {
   alive?: { layer: string; alive: number; total: number }[];
   etaSeconds: number;
   elapsedSeconds: number;
+  /** The first held-out image through the model being trained, now and then (see sampleEvery). */
+  samples?: Samples;
+}
+
+/** RGBA images (bytes) of one held-out example: input, reference (target or teacher), output. */
+export interface Samples {
+  width: number;
+  height: number;
+  input: Uint8ClampedArray;
+  reference: Uint8ClampedArray | null;
+  output: Uint8ClampedArray;
 }
 
 export interface RunReport {
@@ -408,6 +422,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         losses.deadGroups = deadGroups;
       }
       state.step++;
+      const wantSamples = spec.sampleEvery > 0 && (state.step % spec.sampleEvery === 0 || state.step === steps);
       const done = state.step - firstStep;
       const perStep = (performance.now() - started) / 1000 / done;
       opts.onProgress?.({
@@ -419,6 +434,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         alive: sparsity && (state.step % 10 === 0 || state.step === steps) ? sparsity.aliveByLayer() : undefined,
         etaSeconds: perStep * (steps - state.step + remainingSteps(stage)),
         elapsedSeconds: (performance.now() - t0) / 1000,
+        samples: wantSamples ? await samples(work, stage === 'distill' ? teacher : stage === 'condense' && !opts.test.paired ? original : null) : undefined,
       });
       if (state.step % spec.checkpointEvery === 0 && state.step < steps) await save();
       if (opts.shouldStop?.()) {
@@ -434,6 +450,27 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     models.delete('disc');
     work.dispose();
     disc?.dispose();
+  }
+
+  async function samples(current: tf.LayersModel, teacherModel: tf.LayersModel | null): Promise<Samples> {
+    const x = tf.slice(opts.test.inputs, 0, 1) as tf.Tensor4D;
+    const reference = teacherModel ? (teacherModel.predict(x) as tf.Tensor4D) : opts.test.targets ? (tf.slice(opts.test.targets, 0, 1) as tf.Tensor4D) : null;
+    const output = current.predict(x) as tf.Tensor4D;
+    const [, height, width] = x.shape;
+    const rgba = async (t: tf.Tensor4D) => {
+      const rgb = tf.tidy(() => {
+        const bytes = toBytes(t, spec.inputRange).squeeze([0]) as tf.Tensor3D;
+        const c = bytes.shape[2];
+        const three = c >= 3 ? tf.slice(bytes, [0, 0, 0], [height, width, 3]) : tf.tile(tf.slice(bytes, [0, 0, 0], [height, width, 1]), [1, 1, 3]);
+        return tf.concat([three, tf.fill([height, width, 1], 255)], 2);
+      });
+      const data = new Uint8ClampedArray(await rgb.data());
+      rgb.dispose();
+      return data;
+    };
+    const result = { width, height, input: await rgba(x), reference: reference ? await rgba(reference) : null, output: await rgba(output) };
+    tf.dispose([x, reference, output] as tf.TensorContainer);
+    return result;
   }
 
   function remainingSteps(stage: TrainingStage): number {
