@@ -31,6 +31,8 @@ export const OPTIONS = {
   batch: { type: 'string' },
   task: { type: 'string' },
   'checkpoint-every': { type: 'string' },
+  loss: { type: 'string' },
+  spec: { type: 'string' },
   count: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;

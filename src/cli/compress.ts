@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend, type BackendName } from '../core/backend';
 import { readChannelGraph } from '../core/graph/channel-graph';
-import { ImageDataset, parseRange, rangeWidth, type InputRange } from '../core/data/dataset';
+import { ImageDataset, parseRange, rangeWidth } from '../core/data/dataset';
 import { DEFAULT_SPEC, PipelineStopped, readRunMeta, runPipeline, type Progress, type RunReport, type RunSpec } from '../core/compress/pipeline';
 import { parseBudget } from '../core/compress/prune';
 import { formatCount } from '../core/measure/cost';
@@ -96,35 +96,54 @@ async function execute(run: CliRun, spec: RunSpec, model: tf.LayersModel, checkp
   }
 }
 
-function specFrom(values: Values, task: RunSpec['task']): RunSpec {
-  const steps = { ...DEFAULT_SPEC.steps, ...(task === 'train' ? { train: 1000, condense: 0, distill: 0 } : {}) };
+const LOSS_TERMS = ['output', 'ssim', 'feature', 'groundTruth', 'adversarial'] as const;
+
+/** A run spec: defaults, then a --spec JSON file, then the individual options. */
+async function specFrom(values: Values, task: RunSpec['task']): Promise<RunSpec> {
+  let base: RunSpec = { ...DEFAULT_SPEC, task };
+  if (task === 'train') base.steps = { train: 1000, condense: 0, distill: 0 };
+  if (values.spec) {
+    const text = await fs.readFile(values.spec, 'utf8').catch(() => {
+      throw new Error(`Cannot read the run spec '${values.spec}'`);
+    });
+    let json: Partial<RunSpec>;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`Run spec '${values.spec}' is not valid JSON (${(e as Error).message})`);
+    }
+    const unknown = Object.keys(json).filter((k) => !(k in DEFAULT_SPEC));
+    if (unknown.length) throw new Error(`Run spec '${values.spec}' has unknown keys: ${unknown.join(', ')}`);
+    base = { ...base, ...json, task, steps: { ...base.steps, ...json.steps }, lr: { ...base.lr, ...json.lr }, loss: { ...base.loss, ...json.loss } };
+  }
+  const steps = { ...base.steps };
   if (values.steps) {
     if (task === 'train') steps.train = int(values, 'steps')!;
     else Object.assign(steps, keyValues(values.steps, 'steps', ['condense', 'distill']));
   }
-  const lr = { ...DEFAULT_SPEC.lr };
+  const lr = { ...base.lr };
   if (values.lr) {
     if (task === 'train') lr.train = num(values, 'lr', lr.train);
     else Object.assign(lr, keyValues(values.lr, 'lr', ['condense', 'distill']));
   }
-  const teacher = values.teacher ?? 'condensed';
+  const loss = { ...base.loss, ...(values.loss ? keyValues(values.loss, 'loss', LOSS_TERMS) : {}) };
+  const teacher = values.teacher ?? base.teacher;
   if (teacher !== 'condensed' && teacher !== 'original') throw new UsageError(`--teacher must be condensed or original, got '${teacher}'`);
-  if (values.budget) parseBudget(values.budget);
-  const size = int(values, 'size', DEFAULT_SPEC.size)!;
-  const inputRange: InputRange = values['input-range'] ? parseRange(values['input-range']) : '-1,1';
+  const budget = values.budget ?? base.budget;
+  if (budget) parseBudget(budget);
   return {
-    ...DEFAULT_SPEC,
-    task,
-    size,
-    inputRange,
-    seed: int(values, 'seed', DEFAULT_SPEC.seed)!,
-    batchSize: int(values, 'batch', DEFAULT_SPEC.batchSize)!,
+    ...base,
+    size: int(values, 'size', base.size)!,
+    inputRange: values['input-range'] ? parseRange(values['input-range']) : parseRange(base.inputRange),
+    seed: int(values, 'seed', base.seed)!,
+    batchSize: int(values, 'batch', base.batchSize)!,
     steps,
     lr,
-    sparsity: num(values, 'sparsity', DEFAULT_SPEC.sparsity),
-    budget: values.budget ?? null,
+    loss,
+    sparsity: num(values, 'sparsity', base.sparsity),
+    budget,
     teacher,
-    checkpointEvery: int(values, 'checkpoint-every', DEFAULT_SPEC.checkpointEvery)!,
+    checkpointEvery: int(values, 'checkpoint-every', base.checkpointEvery)!,
   };
 }
 
@@ -171,7 +190,7 @@ export async function compress(values: Values) {
     if (!values.model) throw new UsageError('compress needs --model <model.json|dir>');
     if (!values.data) throw new UsageError('compress needs --data <image folder>');
     if (!values.out) throw new UsageError('compress needs --out <dir>');
-    spec = specFrom(values, 'compress');
+    spec = await specFrom(values, 'compress');
     const backend = (values.backend ?? 'wasm') as BackendName;
     if (!['wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be wasm or cpu in Node, got '${backend}'`);
     run = { command: 'compress', model: values.model, data: values.data, targets: values.targets, out: values.out, heldOut: 0, backend, force: Boolean(values.force) };
@@ -197,7 +216,7 @@ export async function train(values: Values) {
     if (!ARCHS.includes(arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}`);
     if (!values.data || !values.targets) throw new UsageError('train needs --data <inputs> and --targets <targets> (paired images)');
     if (!values.out) throw new UsageError('train needs --out <dir>');
-    spec = specFrom(values, 'train');
+    spec = await specFrom(values, 'train');
     run = {
       command: 'train',
       arch,

@@ -24,11 +24,13 @@ const USAGE = `Usage:
                 [--input-range -1,1|0,1|0,255] [--size 128] [--budget macs=0.25|params=0.5|threshold=T]
                 [--steps condense=N,distill=M] [--teacher condensed|original] [--sparsity S]
                 [--lr condense=..,distill=..] [--batch N] [--held-out N] [--seed N] [--backend wasm|cpu]
-                [--checkpoint-every N] [--force]
+                [--loss output=1,ssim=0.2,feature=1,groundTruth=0,adversarial=0]
+                [--spec run.json] [--checkpoint-every N] [--force]
   alap compress --resume <checkpoint dir>
   alap data --out <dir> [--task shapes] [--count 40] [--size 128] [--seed N]
   alap train --arch resnet|unet|globalgen --data <dir> --targets <dir> --out <dir>
-             [--size 128] [--steps N] [--ngf N] [--blocks N] [--lr R] [--batch N] [--seed N] [--resume <dir>]`;
+             [--size 128] [--steps N] [--ngf N] [--blocks N] [--lr R] [--batch N] [--seed N]
+             [--loss output=1,ssim=0.2,adversarial=0] [--resume <dir>]`;
 
 function modelArg(positionals: string[]): string {
   if (!positionals[1]) throw new UsageError(`'${positionals[0]}' needs a model: a model.json file or its folder`);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadModelFromFiles } from '../../src/core/io/model-files';
+import { loadModelFromFiles, saveModelToFiles } from '../../src/core/io/model-files';
 
 const BIN = path.resolve(__dirname, '../../bin/alap.js');
 const work = mkdtempSync(path.join(tmpdir(), 'alap-compress-'));
@@ -122,6 +122,20 @@ describe('compress rejects bad input with one sentence', () => {
     const small = path.join(work, 'small-data');
     expect(alap('data', '--out', small, '--count', '10', '--size', '8').code).toBe(0);
     bad(compressWith(`${data}/inputs`, `${small}/targets`), /^alap: Input 'shapes-0000.png' is 16x16 but its target 'shapes-0000.png' is 8x8$/);
+  });
+
+  it('a run spec with unknown keys, and an unsupported model before any data is read', async () => {
+    const specFile = path.join(work, 'run.json');
+    writeFileSync(specFile, JSON.stringify({ size: 16, sparsty: 3 }));
+    bad(alap('compress', '--model', base, '--data', `${data}/inputs`, '--out', path.join(work, 'x'), '--spec', specFile), /^alap: Run spec '.*run.json' has unknown keys: sparsty$/);
+    const dense = path.join(work, 'dense-model');
+    mkdirSync(dense);
+    const input = tf.input({ shape: [16, 16, 3] });
+    const flat = tf.layers.flatten({ name: 'flat' }).apply(input) as tf.SymbolicTensor;
+    const files = await saveModelToFiles(tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(flat) as tf.SymbolicTensor }));
+    writeFileSync(path.join(dense, 'model.json'), files.modelJson);
+    writeFileSync(path.join(dense, 'weights.bin'), files.shards.get('weights.bin')!);
+    bad(alap('compress', '--model', dense, '--data', path.join(work, 'no-such-folder'), '--out', path.join(work, 'y')), /^alap: Layer 'flat' \(class Flatten\) is not supported/);
   });
 
   it('resuming from a folder without a checkpoint', () => {
