@@ -51,6 +51,13 @@ export function int(values: Values, key: keyof Values, fallback?: number): numbe
   return n;
 }
 
+/** The backend to use in Node: wasm (default) or cpu. */
+export function nodeBackend(values: Values): 'wasm' | 'cpu' {
+  const name = values.backend ?? 'wasm';
+  if (name !== 'wasm' && name !== 'cpu') throw new UsageError(`--backend must be wasm or cpu in Node, got '${name}'`);
+  return name;
+}
+
 export function num(values: Values, key: keyof Values, fallback: number): number {
   const raw = values[key];
   if (raw === undefined) return fallback;

@@ -12,7 +12,7 @@ import { measureLatency } from '../core/measure/latency';
 import { predictAll, quality } from '../core/measure/quality';
 import { syntheticShapes } from '../core/data/synthetic';
 import { ARCHS, buildGenerator, defaultSpec, sizeMultiple, type Arch } from '../core/models/zoo';
-import { formatDuration, int, keyValues, num, progressBar, UsageError, type Values } from './args';
+import { formatDuration, int, keyValues, nodeBackend, num, progressBar, UsageError, type Values } from './args';
 import { DirCheckpointStore } from './dir-store';
 import { encodePng, listImages, readImageFolders } from './images';
 import { readModelDir, writeModelDir } from './model-dir';
@@ -191,9 +191,7 @@ export async function compress(values: Values) {
     if (!values.data) throw new UsageError('compress needs --data <image folder>');
     if (!values.out) throw new UsageError('compress needs --out <dir>');
     spec = await specFrom(values, 'compress');
-    const backend = (values.backend ?? 'wasm') as BackendName;
-    if (!['wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be wasm or cpu in Node, got '${backend}'`);
-    run = { command: 'compress', model: values.model, data: values.data, targets: values.targets, out: values.out, heldOut: 0, backend, force: Boolean(values.force) };
+    run = { command: 'compress', model: values.model, data: values.data, targets: values.targets, out: values.out, heldOut: 0, backend: nodeBackend(values), force: Boolean(values.force) };
   }
   await tf.setBackend('cpu');
   const model = await readModelDir(run.model!);
@@ -226,7 +224,7 @@ export async function train(values: Values) {
       targets: values.targets,
       out: values.out,
       heldOut: 0,
-      backend: (values.backend ?? 'wasm') as BackendName,
+      backend: nodeBackend(values),
       force: Boolean(values.force),
     };
   }

@@ -3,14 +3,14 @@
  * Errors from bad input end in one sentence on stderr and exit code 1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, initBackend, type BackendName } from '../core/backend';
+import { describeBackend, initBackend } from '../core/backend';
 import { readChannelGraph, type ChannelGraph } from '../core/graph/channel-graph';
 import { modelCost, formatCount, resolveSize } from '../core/measure/cost';
 import { measureLatency, type Latency } from '../core/measure/latency';
 import { parseBudget, pruneModel, selectGroups } from '../core/compress/prune';
 import { ARCHS, buildGenerator, defaultSpec, type Arch } from '../core/models/zoo';
 import { readModelDir, writeModelDir } from './model-dir';
-import { int, parse, progressBar, UsageError, type Values } from './args';
+import { int, nodeBackend, parse, progressBar, UsageError, type Values } from './args';
 import { compress, makeData, train } from './compress';
 
 const USAGE = `Usage:
@@ -37,10 +37,8 @@ function modelArg(positionals: string[]): string {
   return positionals[1];
 }
 
-export async function backend(values: Values) {
-  const name = (values.backend ?? 'wasm') as BackendName;
-  if (!['wasm', 'cpu'].includes(name)) throw new UsageError(`--backend must be wasm or cpu in Node, got '${name}'`);
-  return initBackend({ prefer: name });
+function backend(values: Values) {
+  return initBackend({ prefer: nodeBackend(values) });
 }
 
 function summary(graph: ChannelGraph, size: [number, number]) {
