@@ -122,7 +122,7 @@ interface Row {
 
 const rows: Row[] = [];
 const basePredictions = predictAll(base, test.inputs);
-const targetQuality = quality(basePredictions, test.targets!, 2);
+const targetQuality = await quality(basePredictions, test.targets!, 2);
 basePredictions.dispose();
 rows.push({
   variant: `base (ngf=${cfg.ngf}, ${cfg.blocks} blocks)`,

@@ -4,11 +4,9 @@
  */
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
-import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { initBackend, type BackendInfo, type BackendName } from '../src/core/backend';
 import { buildGenerator, defaultSpec } from '../src/core/models/zoo';
+import { WASM_PATHS } from './wasm-paths';
 
 export interface SelfTest {
   backend: string;
@@ -20,14 +18,7 @@ export interface SelfTest {
 
 const api = {
   async init(prefer?: BackendName): Promise<BackendInfo> {
-    return initBackend({
-      prefer,
-      wasmPaths: {
-        'tfjs-backend-wasm.wasm': wasmPlain,
-        'tfjs-backend-wasm-simd.wasm': wasmSimd,
-        'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
-      },
-    });
+    return initBackend({ prefer, wasmPaths: WASM_PATHS });
   },
 
   async selfTest(): Promise<SelfTest> {

@@ -245,7 +245,7 @@ export async function train(values: Values) {
   // Quality on the held-out pairs and latency of the trained model.
   const { test, train: trainSet } = await loadData(run, spec, 3, 3);
   const predicted = predictAll(student, test.inputs);
-  const q = quality(predicted, test.targets!, rangeWidth(spec.inputRange));
+  const q = await quality(predicted, test.targets!, rangeWidth(spec.inputRange));
   const latency = await measureLatency(student, [1, spec.size, spec.size, 3], { runs: spec.latencyRuns });
   tf.dispose([predicted]);
   test.dispose();

@@ -113,7 +113,7 @@ async function prune(positionals: string[], values: Values) {
   const model = await readModelDir(modelArg(positionals));
   const graph = readChannelGraph(model);
   const size = resolveSize(graph, int(values, 'size'));
-  const selection = selectGroups(graph, budget, size);
+  const selection = await selectGroups(graph, budget, size);
   const pruned = await pruneModel(graph, selection.removed);
   const before = modelCost(graph, size);
   const after = modelCost(readChannelGraph(pruned), size);

@@ -84,7 +84,7 @@ describe('budgets', () => {
     const budget = parseBudget(text);
     const size = resolveSize(graph);
     const before = modelCost(graph, size)[key];
-    const { removed } = selectGroups(graph, budget, size);
+    const { removed } = await selectGroups(graph, budget, size);
     const pruned = await pruneModel(graph, removed);
     const after = modelCost(readChannelGraph(pruned), size)[key];
     const keep = (budget as { keep: number }).keep;
@@ -92,21 +92,21 @@ describe('budgets', () => {
     expect(after).toBeGreaterThan(before * keep * 0.8);
   });
 
-  it('threshold removes exactly the groups whose parameters are zero after condensation', () => {
+  it('threshold removes exactly the groups whose parameters are zero after condensation', async () => {
     const model = buildGenerator(defaultSpec('unet', { ngf: 4, size: 32, depth: 4 }));
     randomiseWeights(model);
     const graph = readChannelGraph(model);
     const dead = someGroups(graph);
     zeroGroups(graph, dead);
-    const { norm } = groupNorms(graph);
+    const { norm } = await groupNorms(graph);
     for (const g of dead) expect(norm[g]).toBe(0);
-    const { removed } = selectGroups(graph, parseBudget('threshold=1e-6'), resolveSize(graph));
+    const { removed } = await selectGroups(graph, parseBudget('threshold=1e-6'), resolveSize(graph));
     expect([...removed].sort((a, b) => a - b)).toEqual([...dead].sort((a, b) => a - b));
   });
 
-  it('says so when a budget cannot be met without emptying layers', () => {
+  it('says so when a budget cannot be met without emptying layers', async () => {
     const graph = readChannelGraph(buildGenerator(defaultSpec('resnet', { ngf: 4, size: 32, depth: 1 })));
-    expect(() => selectGroups(graph, parseBudget('macs=0.001'), [32, 32])).toThrow(/A MACs budget of 0.001 cannot be met: .* leave 0\.\d+ of its MACs/);
+    await expect(selectGroups(graph, parseBudget('macs=0.001'), [32, 32])).rejects.toThrow(/A MACs budget of 0.001 cannot be met: .* leave 0\.\d+ of its MACs/);
   });
 
   it('rejects budgets that mean nothing', () => {
@@ -135,7 +135,7 @@ describe('models of unknown input size and with a different output size', () => 
     expect(cost.layers.find((l) => l.name === 'rgb')!.outShape).toEqual([32, 32, 3]);
     // feat: 16*16*9*3*8, refine: 32*32*9*8*8, rgb: 32*32*9*8*3
     expect(cost.macs).toBe(16 * 16 * 9 * 3 * 8 + 32 * 32 * 9 * 8 * 8 + 32 * 32 * 9 * 8 * 3);
-    const { removed } = selectGroups(graph, parseBudget('macs=0.5'), size);
+    const { removed } = await selectGroups(graph, parseBudget('macs=0.5'), size);
     const pruned = await pruneModel(graph, removed);
     expect((pruned.predict(tf.zeros([1, 20, 12, 3])) as tf.Tensor).shape).toEqual([1, 40, 24, 3]);
   });

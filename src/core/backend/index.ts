@@ -28,7 +28,7 @@ export interface BackendInfo {
 }
 
 interface NavigatorLike {
-  gpu?: { requestAdapter(): Promise<unknown> };
+  gpu?: unknown;
   hardwareConcurrency?: number;
 }
 
@@ -43,22 +43,46 @@ function environment(): BackendInfo['environment'] {
   return 'node';
 }
 
-async function webgpuUnavailableReason(): Promise<string | null> {
-  const gpu = nav()?.gpu;
-  if (!gpu) return 'navigator.gpu is missing (no WebGPU in this browser/context)';
-  const adapter = await gpu.requestAdapter().catch(() => null);
-  if (!adapter) return 'navigator.gpu.requestAdapter() returned no adapter';
-  return null;
-}
 
 let requestedThreads: number | null = null;
 
+type GPUAdapterLike = {
+  features: Set<string>;
+  limits: Record<string, number>;
+  info?: Record<string, string>;
+  requestDevice(descriptor: object): Promise<unknown>;
+};
+/**
+ * The adapter behind the webgpu backend, held for the page's lifetime. tfjs's own factory drops
+ * it after creating the device; in Chromium's workers a long run then failed with "mapAsync ...
+ * A valid external Instance reference no longer exists" once the adapter was collected.
+ */
+let heldAdapter: GPUAdapterLike | null = null;
+
+async function createWebGPUBackend(Backend: new (device: never, info?: never) => tf.KernelBackend): Promise<tf.KernelBackend> {
+  const gpu = nav()!.gpu as { requestAdapter(o: object): Promise<GPUAdapterLike | null> };
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned no adapter');
+  heldAdapter = adapter;
+  const limits = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+    requiredLimits: Object.fromEntries(
+      ['maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup'].map(
+        (k) => [k, limits[k]],
+      ),
+    ),
+  });
+  return new Backend(device as never, adapter.info as never);
+}
+
 async function prepare(name: BackendName, opts: BackendOptions): Promise<string | null> {
   if (name === 'webgpu') {
-    const why = await webgpuUnavailableReason();
-    if (why) return why;
-    // Registers the backend only when navigator.gpu exists at import time, hence the lazy import.
-    await import('@tensorflow/tfjs-backend-webgpu');
+    if (!nav()?.gpu) return 'navigator.gpu is missing (no WebGPU in this browser/context)';
+    // Imported lazily: it registers its kernels (and a backend) only when navigator.gpu exists.
+    const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+    tf.removeBackend('webgpu');
+    tf.registerBackend('webgpu', () => createWebGPUBackend(WebGPUBackend), 3);
   } else if (name === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     if (opts.wasmPaths) wasm.setWasmPaths(opts.wasmPaths as never);
@@ -73,19 +97,10 @@ async function prepare(name: BackendName, opts: BackendOptions): Promise<string 
   return null;
 }
 
-async function adapterInfo(): Promise<BackendInfo['adapter']> {
-  const adapter = (await nav()?.gpu?.requestAdapter()) as
-    | { info?: Record<string, string>; requestAdapterInfo?: () => Promise<Record<string, string>> }
-    | null
-    | undefined;
-  const info = adapter?.info ?? (await adapter?.requestAdapterInfo?.().catch(() => undefined));
+function adapterInfo(): BackendInfo['adapter'] {
+  const info = heldAdapter?.info;
   if (!info) return undefined;
-  return {
-    vendor: info.vendor ?? '',
-    architecture: info.architecture ?? '',
-    device: info.device ?? '',
-    description: info.description ?? '',
-  };
+  return { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '' };
 }
 
 async function wasmFlags(): Promise<BackendInfo['wasm']> {
@@ -128,7 +143,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
       environment: environment(),
     };
     if (name === 'wasm') info.wasm = await wasmFlags();
-    if (name === 'webgpu') info.adapter = await adapterInfo();
+    if (name === 'webgpu') info.adapter = adapterInfo();
     return info;
   }
   const detail = skipped.map((s) => `${s.name}: ${s.why}`).join('; ');

@@ -41,8 +41,8 @@ export class GroupSparsity {
   }
 
   /** Applies the proximal step with strength tau; returns how many prunable groups are now zero. */
-  prox(tau: number): number {
-    const { norm } = groupNorms(this.graph);
+  async prox(tau: number): Promise<number> {
+    const { norm } = await groupNorms(this.graph);
     const exempt = this.protectedGroups(norm);
     let dead = 0;
     const factor = Float64Array.from(norm, (n, g) => {
@@ -56,15 +56,15 @@ export class GroupSparsity {
   }
 
   /** Mean norm of the prunable groups: the unit the sparsity strength is given in. */
-  meanNorm(): number {
-    const { norm } = groupNorms(this.graph);
+  async meanNorm(): Promise<number> {
+    const { norm } = await groupNorms(this.graph);
     const prunable = this.graph.groups.filter((g) => g.prunable);
     return prunable.reduce((s, g) => s + norm[g.id], 0) / Math.max(prunable.length, 1);
   }
 
   /** Whether removing just the groups now at zero would meet a MACs or params budget. */
-  meetsBudget(budget: Extract<Budget, { keep: number }>): boolean {
-    const { norm } = groupNorms(this.graph);
+  async meetsBudget(budget: Extract<Budget, { keep: number }>): Promise<boolean> {
+    const { norm } = await groupNorms(this.graph);
     const dead = new Set(this.graph.groups.filter((g) => g.prunable && norm[g.id] === 0).map((g) => g.id));
     const full = modelCost(this.graph, this.size);
     const now = modelCost(this.graph, this.size, dead);
@@ -72,8 +72,8 @@ export class GroupSparsity {
   }
 
   /** Alive (non-zero) output channels of every conv layer, for progress reports. */
-  aliveByLayer(): { layer: string; alive: number; total: number }[] {
-    const { norm } = groupNorms(this.graph);
+  async aliveByLayer(): Promise<{ layer: string; alive: number; total: number }[]> {
+    const { norm } = await groupNorms(this.graph);
     return this.graph.layers
       .filter((l) => l.role === 'source')
       .map((l) => ({ layer: l.name, alive: l.channels.filter((g) => norm[g] > 0).length, total: l.channels.length }));

@@ -202,13 +202,16 @@ function nextStage(spec: RunSpec, stage: Stage): Stage {
   return ORDER[i];
 }
 
-/** One optimizer step on a weighted loss; returns each term's value and the total. */
-function optimise(optimizer: tf.Optimizer, varList: tf.Variable[], loss: (terms: Record<string, tf.Scalar>) => tf.Scalar): Record<string, number> {
+/** One optimizer step on a weighted loss; returns each term's value and the total (read back asynchronously). */
+async function optimise(optimizer: tf.Optimizer, varList: tf.Variable[], loss: (terms: Record<string, tf.Scalar>) => tf.Scalar): Promise<Record<string, number>> {
   const terms: Record<string, tf.Scalar> = {};
   const total = optimizer.minimize(() => loss(terms), true, varList)!;
-  const values: Record<string, number> = { total: total.dataSync()[0] };
-  for (const [k, t] of Object.entries(terms)) values[k] = t.dataSync()[0];
-  tf.dispose([total, ...Object.values(terms)]);
+  const names = Object.keys(terms);
+  const read = tf.stack([total, ...names.map((k) => terms[k])]);
+  const data = await read.data();
+  const values: Record<string, number> = { total: data[0] };
+  names.forEach((k, i) => (values[k] = data[i + 1]));
+  tf.dispose([read, total, ...Object.values(terms)]);
   if (!Number.isFinite(values.total)) {
     throw new Error(`The loss became ${values.total}: lower the learning rate or the loss weights`);
   }
@@ -343,7 +346,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const teacherNet = teacher && layers.length ? withFeatures(teacher, layers) : teacher;
     const sparsity = stage === 'condense' ? new GroupSparsity(readChannelGraph(work), [spec.size, spec.size]) : null;
     const budget: Budget | null = spec.budget ? parseBudget(spec.budget) : null;
-    if (sparsity && state.step === 0) state.norm0 = sparsity.meanNorm();
+    if (sparsity && state.step === 0) state.norm0 = await sparsity.meanNorm();
 
     if (state.step > 0) {
       // Restored values are copied into variables; the decoded tensors are freed after.
@@ -380,7 +383,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       });
       const refOut = (Array.isArray(reference) ? reference[0] : reference) as tf.Tensor4D;
       const refFeatures = Array.isArray(reference) ? reference.slice(1) : [];
-      const losses = optimise(optimizer, vars(work).concat(adapters), (terms) => {
+      const losses = await optimise(optimizer, vars(work).concat(adapters), (terms) => {
         const out = studentNet.apply(x, { training: true }) as tf.Tensor | tf.Tensor[];
         const yHat = (Array.isArray(out) ? out[0] : out) as tf.Tensor4D;
         const features = Array.isArray(out) ? out.slice(1) : [];
@@ -401,7 +404,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
           losses,
           Object.fromEntries(
             Object.entries(
-              optimise(discOptimizer, vars(disc), () =>
+              await optimise(discOptimizer, vars(disc), () =>
                 lsganDiscriminator(disc.apply(tf.concat([x, y], 3)) as tf.Tensor, disc.apply(tf.concat([x, fake], 3)) as tf.Tensor),
               ),
             ).map(([k, v]) => [`disc_${k}`, v]),
@@ -414,10 +417,10 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       if (sparsity) {
         const schedule = Math.min(1, (state.step + 1) / Math.max(1, steps / 2));
         const tau = (spec.sparsity * state.norm0 * state.boost * schedule) / (0.75 * steps);
-        deadGroups = sparsity.prox(tau);
+        deadGroups = await sparsity.prox(tau);
         // With a MACs/params budget, strengthen the penalty while the dead groups alone miss it.
         if (budget && budget.kind !== 'threshold' && schedule === 1 && (state.step + 1) % 10 === 0) {
-          if (!sparsity.meetsBudget(budget)) state.boost *= 1.1;
+          if (!(await sparsity.meetsBudget(budget))) state.boost *= 1.1;
         }
         losses.deadGroups = deadGroups;
       }
@@ -431,7 +434,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         steps,
         losses,
         deadGroups,
-        alive: sparsity && (state.step % 10 === 0 || state.step === steps) ? sparsity.aliveByLayer() : undefined,
+        alive: sparsity && (state.step % 10 === 0 || state.step === steps) ? await sparsity.aliveByLayer() : undefined,
         etaSeconds: perStep * (steps - state.step + remainingSteps(stage)),
         elapsedSeconds: (performance.now() - t0) / 1000,
         samples: wantSamples ? await samples(work, stage === 'distill' ? teacher : stage === 'condense' && !opts.test.paired ? original : null) : undefined,
@@ -485,7 +488,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const condensed = await model(spec.steps.condense > 0 ? 'condensed' : 'original');
     const graph = readChannelGraph(condensed);
     const budget = spec.budget ? parseBudget(spec.budget) : { kind: 'threshold' as const, value: Number.MIN_VALUE };
-    const { removed } = selectGroups(graph, budget, [spec.size, spec.size]);
+    const { removed } = await selectGroups(graph, budget, [spec.size, spec.size]);
     state.removed = [...removed];
     const pruned = await pruneModel(graph, removed);
     await putModel('pruned', pruned, 'pruned');
@@ -508,14 +511,14 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       macs: { before: before.macs, after: after.macs, ratio: before.macs / after.macs },
       params: { before: before.params, after: after.params, ratio: before.params / after.params },
       removedGroups: state.removed.length,
-      studentVsOriginal: quality(fromStudent, fromOriginal, rangeWidth(spec.inputRange)),
+      studentVsOriginal: await quality(fromStudent, fromOriginal, rangeWidth(spec.inputRange)),
       latency: { before: undefined!, after: undefined!, speedup: 0 },
       seconds: state.seconds,
     };
     if (opts.test.targets) {
       report.vsTargets = {
-        original: quality(fromOriginal, opts.test.targets, rangeWidth(spec.inputRange)),
-        student: quality(fromStudent, opts.test.targets, rangeWidth(spec.inputRange)),
+        original: await quality(fromOriginal, opts.test.targets, rangeWidth(spec.inputRange)),
+        student: await quality(fromStudent, opts.test.targets, rangeWidth(spec.inputRange)),
       };
     }
     tf.dispose([fromOriginal, fromStudent]);

@@ -43,24 +43,25 @@ function eachChannelWeight(graph: ChannelGraph, f: (l: GraphLayer, w: tf.LayerVa
  * L2 norm of each group's trainable parameters (its producers' filters and biases and the
  * per-channel parameters of the norms that follow), and the number of those parameters.
  */
-export function groupNorms(graph: ChannelGraph): { norm: Float64Array; count: Float64Array } {
+export async function groupNorms(graph: ChannelGraph): Promise<{ norm: Float64Array; count: Float64Array }> {
   const sumSq = new Float64Array(graph.groups.length);
   const count = new Float64Array(graph.groups.length);
   const parts: { l: GraphLayer; each: number }[] = [];
-  const perChannel = tf.tidy(() => {
-    const sums: tf.Tensor[] = [];
-    eachChannelWeight(graph, (l, w, axis) => {
-      if (!w.trainable) return;
-      const others = [...Array(w.shape.length).keys()].filter((a) => a !== axis);
-      sums.push(tf.sum(tf.square(w.read()), others));
-      parts.push({ l, each: w.shape.reduce<number>((p, d, i) => (i === axis ? p : p * (d as number)), 1) });
-    });
-    return sums.length ? tf.concat(sums).dataSync() : new Float32Array(0);
+  const sums: tf.Tensor[] = [];
+  eachChannelWeight(graph, (l, w, axis) => {
+    if (!w.trainable) return;
+    const others = [...Array(w.shape.length).keys()].filter((a) => a !== axis);
+    sums.push(tf.tidy(() => tf.sum(tf.square(w.read()), others)));
+    parts.push({ l, each: w.shape.reduce<number>((p, d, i) => (i === axis ? p : p * (d as number)), 1) });
   });
+  const perChannel = sums.length ? tf.concat(sums) : null;
+  tf.dispose(sums);
+  const perChannelValues = perChannel ? await perChannel.data() : new Float32Array(0);
+  perChannel?.dispose();
   let offset = 0;
   for (const { l, each } of parts) {
     l.channels.forEach((g, c) => {
-      sumSq[g] += perChannel[offset + c];
+      sumSq[g] += perChannelValues[offset + c];
       count[g] += each;
     });
     offset += l.channels.length;
@@ -217,8 +218,8 @@ function budgetScores(graph: ChannelGraph, norm: Float64Array, count: Float64Arr
  * params: the lowest-scoring groups first (see budgetScores) until the budget is met, never
  * leaving a layer with fewer than MIN_LAYER_SHARE of its channels.
  */
-export function selectGroups(graph: ChannelGraph, budget: Budget, size: [number, number]): Selection {
-  const { norm, count } = groupNorms(graph);
+export async function selectGroups(graph: ChannelGraph, budget: Budget, size: [number, number]): Promise<Selection> {
+  const { norm, count } = await groupNorms(graph);
   const score = budget.kind === 'threshold' ? norm : budgetScores(graph, norm, count);
   const order = graph.groups
     .filter((g) => g.prunable)
@@ -275,16 +276,20 @@ export async function pruneModel(graph: ChannelGraph, removed: ReadonlySet<numbe
     const inIdx = aliveIndices(l.inChannels, removed);
     // Each slice is copied into a fresh tensor: the wasm backend keeps the shape of the buffer a
     // gather wrote (not the tensor's), and its FusedConv2D then rejects such a bias as rank 4.
-    const sliced = l.layer.getWeights().map((w) => {
-      const axes = weightAxes(l, w.rank);
-      const values = tf.tidy(() => {
-        let t = w;
-        if (axes.out !== null && outIdx.length !== l.channels.length) t = tf.gather(t, outIdx, axes.out);
-        if (axes.in !== null && inIdx.length !== l.inChannels.length) t = tf.gather(t, inIdx, axes.in);
-        return { data: t.dataSync(), shape: t.shape };
-      });
-      return tf.tensor(values.data, values.shape, w.dtype);
-    });
+    const sliced = await Promise.all(
+      l.layer.getWeights().map(async (w) => {
+        const axes = weightAxes(l, w.rank);
+        const t = tf.tidy(() => {
+          let r = w;
+          if (axes.out !== null && outIdx.length !== l.channels.length) r = tf.gather(r, outIdx, axes.out);
+          if (axes.in !== null && inIdx.length !== l.inChannels.length) r = tf.gather(r, inIdx, axes.in);
+          return r === w ? tf.clone(w) : r;
+        });
+        const fresh = tf.tensor(await t.data(), t.shape, w.dtype);
+        t.dispose();
+        return fresh;
+      }),
+    );
     pruned.getLayer(l.name).setWeights(sliced);
     tf.dispose(sliced);
   }

@@ -1,4 +1,7 @@
 /**
+ * Reads go through `await data()`: a synchronous read on the webgpu backend (in a worker) was
+ * seen to break the GPU instance for the rest of the run.
+ *
  * Image quality between two NHWC batches: PSNR and SSIM (Wang et al. 2004: 11x11 Gaussian window,
  * sigma 1.5, K1 = 0.01, K2 = 0.03), both given the data range of the images (2 for [-1, 1]).
  */
@@ -10,10 +13,12 @@ function checkPair(a: tf.Tensor4D, b: tf.Tensor4D): void {
   }
 }
 
-/** Mean PSNR over the batch, in dB (Infinity for identical images). */
-export function psnr(a: tf.Tensor4D, b: tf.Tensor4D, dataRange = 2): number {
+/** Mean PSNR over the batch, in dB (Infinity for identical images). Reads back asynchronously. */
+export async function psnr(a: tf.Tensor4D, b: tf.Tensor4D, dataRange = 2): Promise<number> {
   checkPair(a, b);
-  const mse = tf.tidy(() => tf.mean(tf.squaredDifference(a, b), [1, 2, 3]).dataSync());
+  const perImage = tf.tidy(() => tf.mean(tf.squaredDifference(a, b), [1, 2, 3]));
+  const mse = await perImage.data();
+  perImage.dispose();
   const values = Array.from(mse, (m) => (m === 0 ? Infinity : 10 * Math.log10((dataRange * dataRange) / m)));
   return values.reduce((s, v) => s + v, 0) / values.length;
 }
@@ -50,9 +55,9 @@ export function ssimTensor(a: tf.Tensor4D, b: tf.Tensor4D, dataRange = 2): tf.Sc
 }
 
 /** Mean SSIM over batch, pixels and channels. */
-export function ssim(a: tf.Tensor4D, b: tf.Tensor4D, dataRange = 2): number {
+export async function ssim(a: tf.Tensor4D, b: tf.Tensor4D, dataRange = 2): Promise<number> {
   const t = ssimTensor(a, b, dataRange);
-  const v = t.dataSync()[0];
+  const v = (await t.data())[0];
   t.dispose();
   return v;
 }
@@ -62,8 +67,8 @@ export interface QualityPair {
   ssim: number;
 }
 
-export function quality(a: tf.Tensor4D, b: tf.Tensor4D, dataRange: number): QualityPair {
-  return { psnr: psnr(a, b, dataRange), ssim: ssim(a, b, dataRange) };
+export async function quality(a: tf.Tensor4D, b: tf.Tensor4D, dataRange: number): Promise<QualityPair> {
+  return { psnr: await psnr(a, b, dataRange), ssim: await ssim(a, b, dataRange) };
 }
 
 /** Runs a model over a batch of inputs in small chunks (bounded memory). */

@@ -1,0 +1,114 @@
+/**
+ * The studio's IndexedDB: datasets (encoded image blobs, not float tensors), models (the standard
+ * tfjs files), runs (spec, status, report) and checkpoints. Browser side only.
+ *
+ * Versioned: `upgrade` walks from the stored version to DB_VERSION one step at a time, so a user
+ * with an older database keeps their data.
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { RunReport, RunSpec } from '../core/compress/pipeline';
+
+export const DB_NAME = 'alap-studio';
+export const DB_VERSION = 1;
+
+export interface DatasetRecord {
+  id: string;
+  name: string;
+  /** paired: inputs with targets; unpaired: inputs only. */
+  kind: 'paired' | 'unpaired';
+  count: number;
+  createdAt: number;
+  /** Total bytes of the stored blobs. */
+  bytes: number;
+}
+
+export interface ImageRecord {
+  datasetId: string;
+  index: number;
+  name: string;
+  input: Blob;
+  target: Blob | null;
+}
+
+export interface ModelRecord {
+  id: string;
+  name: string;
+  source: 'zoo' | 'import' | 'student';
+  createdAt: number;
+  modelJson: string;
+  /** Weight shards concatenated in manifest order (what tf.io.fromMemory takes). */
+  weights: ArrayBuffer;
+  inputRange: '-1,1' | '0,1' | '0,255';
+  bytes: number;
+}
+
+export type RunStatus = 'queued' | 'running' | 'paused' | 'failed' | 'done';
+
+export interface RunRecord {
+  id: string;
+  name: string;
+  spec: RunSpec;
+  datasetId: string;
+  modelId: string;
+  status: RunStatus;
+  createdAt: number;
+  updatedAt: number;
+  stage?: string;
+  step?: number;
+  error?: string;
+  report?: RunReport;
+  studentModelId?: string;
+}
+
+export interface CheckpointRecord {
+  runId: string;
+  state: Record<string, unknown>;
+  files: string[];
+  savedAt: number;
+}
+
+export interface CheckpointFileRecord {
+  runId: string;
+  name: string;
+  data: Uint8Array;
+}
+
+export interface StudioSchema extends DBSchema {
+  datasets: { key: string; value: DatasetRecord };
+  images: { key: [string, number]; value: ImageRecord; indexes: { byDataset: string } };
+  models: { key: string; value: ModelRecord };
+  runs: { key: string; value: RunRecord };
+  checkpoints: { key: string; value: CheckpointRecord };
+  checkpointFiles: { key: [string, string]; value: CheckpointFileRecord; indexes: { byRun: string } };
+}
+
+export type StudioDB = IDBPDatabase<StudioSchema>;
+
+export function openStudioDB(name = DB_NAME): Promise<StudioDB> {
+  return openDB<StudioSchema>(name, DB_VERSION, {
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) {
+        db.createObjectStore('datasets', { keyPath: 'id' });
+        db.createObjectStore('images', { keyPath: ['datasetId', 'index'] }).createIndex('byDataset', 'datasetId');
+        db.createObjectStore('models', { keyPath: 'id' });
+        db.createObjectStore('runs', { keyPath: 'id' });
+        db.createObjectStore('checkpoints', { keyPath: 'runId' });
+        db.createObjectStore('checkpointFiles', { keyPath: ['runId', 'name'] }).createIndex('byRun', 'runId');
+      }
+    },
+  });
+}
+
+export function newId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A storage failure in words a user can act on; QuotaExceededError arrives as a transaction abort. */
+export function storageError(e: unknown, what: string): Error {
+  const err = e as DOMException | Error | undefined;
+  const name = (err as DOMException)?.name;
+  if (name === 'QuotaExceededError' || /quota/i.test(err?.message ?? '')) {
+    return new Error(`Not enough storage to save ${what}: the browser's quota for this site is used up. Delete old runs or datasets on the Storage page (nothing already saved was lost).`);
+  }
+  return new Error(`Could not save ${what}: ${err?.message ?? String(e)}`);
+}

@@ -1,0 +1,98 @@
+/**
+ * Reading and writing the studio's records: datasets as encoded PNG blobs, models as tfjs files,
+ * runs. Used by the pipeline worker and the pages (browser only).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { RawImage } from '../core/data/dataset';
+import { loadModelFromFiles, saveModelToFiles } from '../core/io/model-files';
+import { newId, storageError, type DatasetRecord, type ImageRecord, type ModelRecord, type RunRecord, type StudioDB } from './db';
+
+/** RGB(A) bytes -> PNG blob (OffscreenCanvas: works in workers and pages). */
+export async function encodePngBlob(img: RawImage): Promise<Blob> {
+  const rgba = new Uint8ClampedArray(img.width * img.height * 4);
+  for (let i = 0; i < img.width * img.height; i++) {
+    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = img.data[i * img.channels + Math.min(c, img.channels - 1)];
+    rgba[i * 4 + 3] = img.channels === 4 ? img.data[i * 4 + 3] : 255;
+  }
+  const canvas = new OffscreenCanvas(img.width, img.height);
+  canvas.getContext('2d', { willReadFrequently: true })!.putImageData(new ImageData(rgba, img.width, img.height), 0, 0);
+  return canvas.convertToBlob({ type: 'image/png' });
+}
+
+/** Any browser-decodable image blob -> RGBA bytes; the name appears in errors. */
+export async function decodeBlob(blob: Blob, name: string): Promise<RawImage> {
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(blob);
+  } catch {
+    throw new Error(`'${name}' is not an image this browser can decode${blob.size === 0 ? ' (the file is empty)' : ''}`);
+  }
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  // A CPU-backed context: pixels are read back at once, and it stays clear of the GPU WebGPU uses.
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  ctx.drawImage(bitmap, 0, 0);
+  const data = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+  bitmap.close();
+  return { name, width: canvas.width, height: canvas.height, channels: 4, data: new Uint8Array(data.buffer) };
+}
+
+export async function saveDataset(db: StudioDB, name: string, pairs: { name: string; input: Blob; target: Blob | null }[]): Promise<DatasetRecord> {
+  const record: DatasetRecord = {
+    id: newId('data'),
+    name,
+    kind: pairs.every((p) => p.target) ? 'paired' : 'unpaired',
+    count: pairs.length,
+    createdAt: Date.now(),
+    bytes: pairs.reduce((s, p) => s + p.input.size + (p.target?.size ?? 0), 0),
+  };
+  const tx = db.transaction(['datasets', 'images'], 'readwrite');
+  try {
+    await Promise.all([
+      tx.objectStore('datasets').put(record),
+      ...pairs.map((p, index) => tx.objectStore('images').put({ datasetId: record.id, index, name: p.name, input: p.input, target: p.target })),
+    ]);
+    await tx.done;
+  } catch (e) {
+    throw storageError(e, `the dataset '${name}'`);
+  }
+  return record;
+}
+
+export async function loadImages(db: StudioDB, datasetId: string): Promise<ImageRecord[]> {
+  return db.getAllFromIndex('images', 'byDataset', datasetId);
+}
+
+export async function saveModel(db: StudioDB, model: tf.LayersModel, meta: Pick<ModelRecord, 'name' | 'source' | 'inputRange'>): Promise<ModelRecord> {
+  const files = await saveModelToFiles(model);
+  const weights = files.shards.get('weights.bin')!;
+  const record: ModelRecord = {
+    id: newId('model'),
+    ...meta,
+    createdAt: Date.now(),
+    modelJson: files.modelJson,
+    weights: weights.slice().buffer,
+    bytes: files.modelJson.length + weights.byteLength,
+  };
+  try {
+    await db.put('models', record);
+  } catch (e) {
+    throw storageError(e, `the model '${meta.name}'`);
+  }
+  return record;
+}
+
+export async function loadModel(db: StudioDB, id: string): Promise<tf.LayersModel> {
+  const record = await db.get('models', id);
+  if (!record) throw new Error(`Model ${id} is not in storage any more`);
+  return loadModelFromFiles(record.modelJson, new Map([['weights.bin', new Uint8Array(record.weights)]]), `${record.name}/model.json`);
+}
+
+export async function updateRun(db: StudioDB, id: string, patch: Partial<RunRecord>): Promise<RunRecord> {
+  const tx = db.transaction('runs', 'readwrite');
+  const run = await tx.store.get(id);
+  if (!run) throw new Error(`Run ${id} is not in storage any more`);
+  const next = { ...run, ...patch, updatedAt: Date.now() };
+  await tx.store.put(next);
+  await tx.done;
+  return next;
+}

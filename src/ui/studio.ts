@@ -1,0 +1,58 @@
+/**
+ * The page's side of the studio: one pipeline worker, the IndexedDB records the pages list, and
+ * downloads. Nothing here trains or decodes: that is the worker's job.
+ */
+import * as Comlink from 'comlink';
+import type { PipelineApi } from '../../workers/pipeline.worker';
+import { DEFAULT_SPEC, type Progress, type RunSpec } from '../core/compress/pipeline';
+import { newId, openStudioDB, type RunRecord, type StudioDB } from '../store/db';
+
+export function startPipelineWorker(): { api: Comlink.Remote<PipelineApi>; worker: Worker } {
+  const worker = new Worker(new URL('../../workers/pipeline.worker.ts', import.meta.url), { type: 'module' });
+  return { api: Comlink.wrap<PipelineApi>(worker), worker };
+}
+
+let dbPromise: Promise<StudioDB> | null = null;
+export function db(): Promise<StudioDB> {
+  dbPromise ??= openStudioDB();
+  return dbPromise;
+}
+
+export async function createRun(name: string, datasetId: string, modelId: string, spec: Partial<RunSpec>): Promise<RunRecord> {
+  const now = Date.now();
+  const run: RunRecord = {
+    id: newId('run'),
+    name,
+    spec: { ...DEFAULT_SPEC, ...spec, steps: { ...DEFAULT_SPEC.steps, ...spec.steps }, loss: { ...DEFAULT_SPEC.loss, ...spec.loss } },
+    datasetId,
+    modelId,
+    status: 'queued',
+    createdAt: now,
+    updatedAt: now,
+  };
+  await (await db()).put('runs', run);
+  return run;
+}
+
+export function proxyProgress(f: (p: Progress) => void) {
+  return Comlink.proxy(f);
+}
+
+/** Saves bytes as a file through a temporary link (needs a document, hence the page). */
+export function download(name: string, data: BlobPart, type = 'application/octet-stream'): void {
+  const url = URL.createObjectURL(new Blob([data], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export async function downloadModel(modelId: string): Promise<void> {
+  const model = await (await db()).get('models', modelId);
+  if (!model) throw new Error('That model is not in storage any more');
+  download('model.json', model.modelJson, 'application/json');
+  download('weights.bin', model.weights);
+}

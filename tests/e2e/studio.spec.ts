@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+import * as tf from '@tensorflow/tfjs';
+import { loadModelFromFiles } from '../../src/core/io/model-files';
+import { readChannelGraph } from '../../src/core/graph/channel-graph';
+import { modelCost } from '../../src/core/measure/cost';
+import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
+
+tf.env().set('PROD', true);
+
+async function prepare(page: Page, backend: string) {
+  await page.goto(`/?backend=${backend}`);
+  await page.getByLabel('Pairs').fill('12');
+  await page.getByLabel('Size', { exact: true }).fill('16');
+  await page.getByRole('button', { name: /Generate shapes/ }).click();
+  await expect(page.getByTestId('datasets').locator('li')).toHaveCount(1, { timeout: 60_000 });
+  await page.getByLabel('Width (ngf)').fill('4');
+  await page.getByLabel('Blocks / depth').fill('1');
+  await page.getByRole('button', { name: 'Add zoo model' }).click();
+  await expect(page.getByTestId('models').locator('li')).toHaveCount(1, { timeout: 60_000 });
+  await page.getByLabel('Crop size').fill('16');
+}
+
+async function configure(page: Page, condense: number, distill: number, checkpoint: number) {
+  await page.getByTestId('run-condense').fill(String(condense));
+  await page.getByTestId('run-distill').fill(String(distill));
+  await page.getByTestId('run-checkpoint').fill(String(checkpoint));
+  await page.getByTestId('run-budget').fill('macs=0.5');
+}
+
+test('generate data, pick a zoo model, compress, see results, export a model that loads with tfjs', async ({ page }, testInfo) => {
+  test.setTimeout(300_000);
+  await prepare(page, testInfo.project.name);
+  await configure(page, 6, 6, 3);
+  await page.getByRole('button', { name: 'Compress' }).click();
+  await expect(page.getByTestId('run-progress')).toBeVisible({ timeout: 120_000 });
+  const run = page.getByTestId('run').first();
+  await expect(run).toHaveAttribute('data-status', 'done', { timeout: 240_000 });
+  await expect(run.getByTestId('report')).toContainText('x fewer');
+
+  const downloads: Record<string, string> = {};
+  page.on('download', async (d) => {
+    downloads[d.suggestedFilename()] = await d.path();
+  });
+  await run.getByTestId('export-model').click();
+  await expect.poll(() => Object.keys(downloads).sort()).toEqual(['model.json', 'weights.bin']);
+  await tf.setBackend('cpu');
+  const student = await loadModelFromFiles(readFileSync(downloads['model.json'], 'utf8'), new Map([['weights.bin', new Uint8Array(readFileSync(downloads['weights.bin']))]]));
+  // The same zoo model the page built, measured here: the export has at most half its MACs.
+  const baseMacs = modelCost(readChannelGraph(buildGenerator(defaultSpec('resnet', { ngf: 4, depth: 1, size: null }))), [16, 16]).macs;
+  const macs = modelCost(readChannelGraph(student), [16, 16]).macs;
+  expect(macs).toBeGreaterThan(0);
+  expect(macs).toBeLessThanOrEqual(baseMacs * 0.5);
+  expect((student.predict(tf.zeros([1, 16, 16, 3])) as tf.Tensor).shape).toEqual([1, 16, 16, 3]);
+  await expect(page.getByTestId('studio-error')).toHaveCount(0);
+});
+
+test('a run interrupted by a reload resumes from its checkpoint and completes', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'SwiftShader WebGPU is too slow for a 50-step run; the resume path is the same code');
+  test.setTimeout(300_000);
+  await prepare(page, testInfo.project.name);
+  await configure(page, 40, 10, 5);
+  await page.getByRole('button', { name: 'Compress' }).click();
+  await expect.poll(async () => Number(await page.getByTestId('run-step').textContent().catch(() => '0')), { timeout: 120_000 }).toBeGreaterThanOrEqual(12);
+  await page.reload();
+  const run = page.getByTestId('run').first();
+  await expect(run).toHaveAttribute('data-status', 'interrupted', { timeout: 30_000 });
+  await run.getByTestId('resume').click();
+  // It picks up from the last checkpoint (step 10 or later), not from the start.
+  await expect(page.getByTestId('run-progress')).toBeVisible({ timeout: 60_000 });
+  const firstStep = Number(await page.getByTestId('run-step').textContent());
+  const stage = await page.getByTestId('run-stage').textContent();
+  expect(stage === 'distill' || firstStep > 10).toBe(true);
+  await expect(run).toHaveAttribute('data-status', 'done', { timeout: 240_000 });
+  await expect(run.getByTestId('report')).toBeVisible();
+});

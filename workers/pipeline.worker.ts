@@ -1,0 +1,153 @@
+/**
+ * Pipeline worker: everything heavy of a compression run happens here, never on the page. It
+ * reads the dataset and model from IndexedDB, runs the core stage machine with checkpoints in
+ * IndexedDB, reports progress through a (throttled) Comlink callback and stores the student and
+ * the report when the run ends. A run interrupted in any way (pause, error, closed tab) resumes
+ * from its last checkpoint.
+ */
+import * as Comlink from 'comlink';
+import * as tf from '@tensorflow/tfjs';
+import { describeBackend, initBackend, type BackendInfo, type BackendName } from '../src/core/backend';
+import { ImageDataset, type RawImage } from '../src/core/data/dataset';
+import { syntheticShapes } from '../src/core/data/synthetic';
+import { PipelineStopped, runPipeline, type Progress } from '../src/core/compress/pipeline';
+import { readChannelGraph } from '../src/core/graph/channel-graph';
+import { modelCost } from '../src/core/measure/cost';
+import { buildGenerator, defaultSpec, type Arch } from '../src/core/models/zoo';
+import { openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, type StudioDB } from '../src/store/db';
+import { IndexedDBCheckpointStore } from '../src/store/checkpoints';
+import { decodeBlob, encodePngBlob, loadImages, loadModel, saveDataset, saveModel, updateRun } from '../src/store/records';
+import { WASM_PATHS } from './wasm-paths';
+
+let db: StudioDB | null = null;
+let backend: BackendInfo | null = null;
+let stopRequested = false;
+
+async function database(): Promise<StudioDB> {
+  db ??= await openStudioDB();
+  return db;
+}
+
+/** Decoded images of a dataset, checked and split (the last tenth, at least one, held out). */
+async function loadDataset(datasetId: string, size: number, range: RunRecord['spec']['inputRange'], inC: number, outC: number) {
+  const records = await loadImages(await database(), datasetId);
+  if (records.length < 2) throw new Error('The dataset needs at least 2 images (one is held out for evaluation)');
+  const inputs: RawImage[] = [];
+  const targets: RawImage[] = [];
+  for (const r of records) {
+    inputs.push(await decodeBlob(r.input, r.name));
+    if (r.target) targets.push(await decodeBlob(r.target, `${r.name} (target)`));
+  }
+  const all = ImageDataset.fromImages(inputs, targets.length === inputs.length ? targets : null, size, range, inC, outC);
+  const split = all.split(Math.min(8, Math.max(1, Math.round(records.length / 10))));
+  all.dispose();
+  return split;
+}
+
+/** Forwards at most one progress report per `ms` (each is a message round trip), sample images transferred. */
+function throttle(onProgress: (p: Progress) => void, ms: number) {
+  let last = 0;
+  return (p: Progress) => {
+    const now = performance.now();
+    if (now - last < ms && p.step !== p.steps && !p.samples) return;
+    last = now;
+    const s = p.samples;
+    const buffers = s ? [s.input.buffer, s.output.buffer, ...(s.reference ? [s.reference.buffer] : [])] : [];
+    onProgress(Comlink.transfer(p, buffers as ArrayBuffer[]));
+  };
+}
+
+const api = {
+  async init(prefer?: BackendName): Promise<BackendInfo> {
+    backend = await initBackend({ prefer, wasmPaths: WASM_PATHS });
+    return backend;
+  },
+
+  /** The procedural shapes -> painting task, stored as PNG pairs. */
+  async createDemoDataset(count: number, size: number, seed = 1): Promise<DatasetRecord> {
+    const { inputs, targets } = syntheticShapes(count, size, seed);
+    const pairs = await Promise.all(
+      inputs.map(async (img, i) => ({ name: `${img.name}.png`, input: await encodePngBlob(img), target: await encodePngBlob(targets[i]) })),
+    );
+    return saveDataset(await database(), `Shapes -> painting (${count} x ${size}px)`, pairs);
+  },
+
+  async createZooModel(arch: Arch, ngf: number, depth: number): Promise<ModelRecord> {
+    const model = buildGenerator(defaultSpec(arch, { ngf, depth, size: null, inChannels: 3 }));
+    try {
+      return await saveModel(await database(), model, { name: `${arch} ngf=${ngf} depth=${depth}`, source: 'zoo', inputRange: '-1,1' });
+    } finally {
+      model.dispose();
+    }
+  },
+
+  /** MACs and params of a stored model at a size, and whether the pruner can handle it. */
+  async describeModel(modelId: string, size: number) {
+    const model = await loadModel(await database(), modelId);
+    try {
+      const graph = readChannelGraph(model);
+      const cost = modelCost(graph, [size, size]);
+      return { macs: cost.macs, params: cost.params, groups: graph.groups.length, prunable: graph.groups.filter((g) => g.prunable).length };
+    } finally {
+      model.dispose();
+    }
+  },
+
+  /** Starts or resumes a run; resolves with the final record (done, paused or failed). */
+  async run(runId: string, onProgress: (p: Progress) => void): Promise<RunRecord> {
+    const store = await database();
+    stopRequested = false;
+    let run = await updateRun(store, runId, { status: 'running', error: undefined });
+    try {
+      if (!backend) await api.init();
+      const model = await loadModel(store, run.modelId);
+      const inC = model.inputs[0].shape[3]!;
+      const outC = model.outputs[0].shape[3]!;
+      const { train, test } = await loadDataset(run.datasetId, run.spec.size, run.spec.inputRange, inC, outC);
+      const checkpoints = new IndexedDBCheckpointStore(store, runId);
+      try {
+        const report = throttle(onProgress, 250);
+        const { student, report: result } = await runPipeline({
+          spec: run.spec,
+          model,
+          train,
+          test,
+          store: checkpoints,
+          backend: describeBackend(backend!),
+          device: `${navigator.userAgent}; ${navigator.hardwareConcurrency} logical cores`,
+          shouldStop: () => stopRequested,
+          onProgress: (p) => {
+            report(p);
+            if (p.step === p.steps || p.step % 10 === 0) void updateRun(store, runId, { stage: p.stage, step: p.step });
+          },
+        });
+        const saved = await saveModel(store, student, { name: `${run.name} (student)`, source: 'student', inputRange: run.spec.inputRange });
+        student.dispose();
+        run = await updateRun(store, runId, { status: 'done', report: result ?? undefined, studentModelId: saved.id, stage: 'done' });
+        await checkpoints.clear();
+      } finally {
+        model.dispose();
+        train.dispose();
+        test.dispose();
+      }
+    } catch (e) {
+      const paused = e instanceof PipelineStopped;
+      if (!paused) console.error('run failed', e);
+      run = await updateRun(store, runId, { status: paused ? 'paused' : 'failed', error: paused ? undefined : (e as Error).message });
+    }
+    return run;
+  },
+
+  /** Asks the running pipeline to checkpoint and stop after its current step. */
+  pause(): void {
+    stopRequested = true;
+  },
+
+  memory(): { numTensors: number; numBytes: number } {
+    const m = tf.memory();
+    return { numTensors: m.numTensors, numBytes: m.numBytes };
+  },
+};
+
+export type PipelineApi = typeof api;
+Comlink.expose(api);
