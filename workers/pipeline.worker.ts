@@ -14,10 +14,30 @@ import { PipelineStopped, runPipeline, type Progress } from '../src/core/compres
 import { readChannelGraph } from '../src/core/graph/channel-graph';
 import { modelCost } from '../src/core/measure/cost';
 import { buildGenerator, defaultSpec, type Arch } from '../src/core/models/zoo';
+import { loadModelFromFiles } from '../src/core/io/model-files';
 import { openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, type StudioDB } from '../src/store/db';
 import { IndexedDBCheckpointStore } from '../src/store/checkpoints';
 import { decodeBlob, encodePngBlob, loadImages, loadModel, saveDataset, saveModel, updateRun } from '../src/store/records';
 import { WASM_PATHS } from './wasm-paths';
+
+export type ImportFiles =
+  | { mode: 'paired'; inputs: File[]; targets: File[] }
+  | { mode: 'side-by-side'; inputs: File[]; direction: 'AtoB' | 'BtoA' }
+  | { mode: 'unpaired'; inputs: File[] };
+
+/** Left and right halves of a pix2pix-style AB image. */
+function splitSideBySide(img: RawImage): [RawImage, RawImage] {
+  const half = img.width / 2;
+  const part = (offset: number): RawImage => {
+    const data = new Uint8Array(half * img.height * img.channels);
+    for (let y = 0; y < img.height; y++) {
+      const row = (y * img.width + offset) * img.channels;
+      data.set(img.data.subarray(row, row + half * img.channels), y * half * img.channels);
+    }
+    return { ...img, width: half, data };
+  };
+  return [part(0), part(half)];
+}
 
 let db: StudioDB | null = null;
 let backend: BackendInfo | null = null;
@@ -70,6 +90,77 @@ const api = {
       inputs.map(async (img, i) => ({ name: `${img.name}.png`, input: await encodePngBlob(img), target: await encodePngBlob(targets[i]) })),
     );
     return saveDataset(await database(), `Shapes -> painting (${count} x ${size}px)`, pairs);
+  },
+
+  /**
+   * Imports images into a dataset. Every file is decoded first: unusable ones are listed with the
+   * reason and left out, the rest are stored (nothing is stored if none is usable).
+   */
+  async importDataset(name: string, files: ImportFiles): Promise<{ dataset: DatasetRecord | null; errors: string[] }> {
+    const errors: string[] = [];
+    const usable = async (f: File) => {
+      try {
+        return await decodeBlob(f, f.name);
+      } catch (e) {
+        errors.push((e as Error).message);
+        return null;
+      }
+    };
+    const pairs: { name: string; input: Blob; target: Blob | null }[] = [];
+    if (files.mode === 'side-by-side') {
+      for (const f of files.inputs) {
+        const img = await usable(f);
+        if (!img) continue;
+        if (img.width % 2 !== 0) {
+          errors.push(`'${f.name}' is ${img.width} px wide: a side-by-side pair needs an even width`);
+          continue;
+        }
+        const [a, b] = splitSideBySide(img);
+        const [input, target] = files.direction === 'BtoA' ? [b, a] : [a, b];
+        pairs.push({ name: f.name, input: await encodePngBlob(input), target: await encodePngBlob(target) });
+      }
+    } else if (files.mode === 'paired') {
+      const stem = (n: string) => n.replace(/\.[^.]+$/, '');
+      const targets = new Map(files.targets.map((t) => [stem(t.name), t]));
+      const inputStems = new Set(files.inputs.map((f) => stem(f.name)));
+      for (const t of files.targets) if (!inputStems.has(stem(t.name))) errors.push(`Target '${t.name}' has no input of the same name`);
+      for (const f of files.inputs) {
+        const t = targets.get(stem(f.name));
+        if (!t) {
+          errors.push(`Input '${f.name}' has no target of the same name`);
+          continue;
+        }
+        const [a, b] = [await usable(f), await usable(t)];
+        if (!a || !b) continue;
+        if (a.width !== b.width || a.height !== b.height) {
+          errors.push(`Input '${f.name}' is ${a.width}x${a.height} but its target is ${b.width}x${b.height}`);
+          continue;
+        }
+        pairs.push({ name: f.name, input: f, target: t });
+      }
+    } else {
+      for (const f of files.inputs) if (await usable(f)) pairs.push({ name: f.name, input: f, target: null });
+    }
+    if (pairs.length === 0) return { dataset: null, errors: errors.length ? errors : ['No images were given'] };
+    return { dataset: await saveDataset(await database(), name, pairs), errors };
+  },
+
+  /**
+   * Imports a tfjs Layers model from its files (model.json + weight shards). The model is built
+   * and read into a channel graph before anything is stored, so an unsupported one is refused
+   * with the layer that is the problem.
+   */
+  async importModel(files: { name: string; bytes: ArrayBuffer }[], inputRange: ModelRecord['inputRange']): Promise<ModelRecord> {
+    const json = files.find((f) => f.name.endsWith('.json'));
+    if (!json) throw new Error('Choose the model.json file together with its weight shards (.bin)');
+    const shards = new Map(files.filter((f) => f !== json).map((f) => [f.name, new Uint8Array(f.bytes)]));
+    const model = await loadModelFromFiles(new TextDecoder().decode(json.bytes), shards, json.name);
+    try {
+      readChannelGraph(model);
+      return await saveModel(await database(), model, { name: model.name || json.name, source: 'import', inputRange });
+    } finally {
+      model.dispose();
+    }
   },
 
   async createZooModel(arch: Arch, ngf: number, depth: number): Promise<ModelRecord> {

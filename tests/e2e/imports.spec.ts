@@ -1,0 +1,128 @@
+import { expect, test, type Page } from '@playwright/test';
+import * as tf from '@tensorflow/tfjs';
+import { encodePng } from '../../src/cli/images';
+import { saveModelToFiles } from '../../src/core/io/model-files';
+import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
+
+tf.env().set('PROD', true);
+test.beforeEach(({}, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'imports do not depend on the backend');
+});
+
+function png(width: number, height: number, seed: number) {
+  const data = new Uint8Array(width * height * 3).map((_, i) => (i * seed * 31) % 256);
+  return { mimeType: 'image/png', buffer: encodePng(width, height, 3, data) };
+}
+
+async function storedCounts(page: Page) {
+  return page.evaluate(async () => {
+    const open = indexedDB.open('alap-studio');
+    const db: IDBDatabase = await new Promise((resolve, reject) => {
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const count = (store: string) =>
+      new Promise<number>((resolve) => {
+        const r = db.transaction(store).objectStore(store).count();
+        r.onsuccess = () => resolve(r.result);
+      });
+    const result = { datasets: await count('datasets'), images: await count('images'), models: await count('models') };
+    db.close();
+    return result;
+  });
+}
+
+test('paired import keeps the good pairs and lists every unusable file', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
+  await page.getByTestId('import-inputs').setInputFiles([
+    { name: 'a.png', ...png(16, 16, 1) },
+    { name: 'b.png', ...png(16, 16, 2) },
+    { name: 'c.png', mimeType: 'image/png', buffer: Buffer.from('this is not a png') },
+    { name: 'd.png', ...png(16, 16, 3) },
+    { name: 'e.png', ...png(16, 16, 4) },
+  ]);
+  await page.getByTestId('import-targets').setInputFiles([
+    { name: 'a.png', ...png(16, 16, 5) },
+    { name: 'b.png', ...png(16, 16, 6) },
+    { name: 'c.png', ...png(16, 16, 7) },
+    { name: 'd.png', ...png(8, 8, 8) },
+    { name: 'zzz.png', ...png(16, 16, 9) },
+  ]);
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  const errors = page.getByTestId('import-errors');
+  await expect(errors).toContainText("'c.png' is not an image this browser can decode");
+  await expect(errors).toContainText("Input 'd.png' is 16x16 but its target is 8x8");
+  await expect(errors).toContainText("Input 'e.png' has no target of the same name");
+  await expect(errors).toContainText("Target 'zzz.png' has no input of the same name");
+  await expect(page.getByTestId('datasets')).toContainText('2 paired images');
+  await expect(page.getByTestId('preview').locator('img')).toHaveCount(4);
+  expect(await storedCounts(page)).toMatchObject({ datasets: 1, images: 2 });
+});
+
+test('side-by-side AB images are split into pairs', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  await page.getByTestId('import-mode').selectOption('side-by-side');
+  await page.getByTestId('import-inputs').setInputFiles([
+    { name: 'ab1.png', ...png(32, 16, 1) },
+    { name: 'ab2.png', ...png(32, 16, 2) },
+    { name: 'odd.png', ...png(31, 16, 3) },
+  ]);
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await expect(page.getByTestId('import-errors')).toContainText("'odd.png' is 31 px wide: a side-by-side pair needs an even width");
+  await expect(page.getByTestId('datasets')).toContainText('2 paired images');
+  const sizes = await page.getByTestId('preview').locator('img').evaluateAll((imgs) => imgs.map((i) => `${(i as HTMLImageElement).naturalWidth}x${(i as HTMLImageElement).naturalHeight}`));
+  expect(sizes).toEqual(['16x16', '16x16', '16x16', '16x16']);
+});
+
+test('model import: a good model is described; broken, incomplete and unsupported ones are refused and change nothing', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
+  await tf.setBackend('cpu');
+  const good = await saveModelToFiles(buildGenerator(defaultSpec('unet', { ngf: 4, depth: 3, size: 16 })));
+  const weights = { name: 'weights.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(good.shards.get('weights.bin')!) };
+  const json = (text: string) => ({ name: 'model.json', mimeType: 'application/json', buffer: Buffer.from(text) });
+
+  await page.getByTestId('import-model').setInputFiles([json(good.modelJson), weights]);
+  await page.getByRole('button', { name: 'Import model' }).click();
+  await expect(page.getByTestId('models').locator('li')).toHaveCount(1);
+  await expect(page.getByTestId('models')).toContainText('prunable channel groups');
+
+  const refused = async (files: Parameters<Page['setInputFiles']>[1], message: RegExp) => {
+    await page.getByTestId('import-model').setInputFiles(files);
+    await page.getByRole('button', { name: 'Import model' }).click();
+    await expect(page.getByTestId('studio-error')).toContainText(message);
+    expect((await storedCounts(page)).models).toBe(1);
+  };
+  await refused([json(good.modelJson.slice(0, 200)), weights], /model.json is not valid JSON/);
+  await refused([json(good.modelJson)], /Weight shard 'weights.bin' listed in model.json is missing/);
+  const input = tf.input({ shape: [16, 16, 3] });
+  const flat = tf.layers.flatten({ name: 'flatten_me' }).apply(input) as tf.SymbolicTensor;
+  const dense = await saveModelToFiles(tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(flat) as tf.SymbolicTensor }));
+  await refused(
+    [json(dense.modelJson), { name: 'weights.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(dense.shards.get('weights.bin')!) }],
+    /Layer 'flatten_me' \(class Flatten\) is not supported/,
+  );
+});
+
+test('a full disk (quota exceeded) is explained and keeps what was saved', async ({ page, context, baseURL }) => {
+  // The quota is set before the app opens its database (a connection opened earlier kept the old one).
+  const cdp = await context.newCDPSession(page);
+  const origin = new URL(baseURL!).origin;
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 96 * 1024 });
+  await page.goto('/?backend=wasm');
+  await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
+  await page.getByLabel('Pairs').fill('4');
+  await page.getByLabel('Size', { exact: true }).fill('16');
+  await page.getByRole('button', { name: /Generate shapes/ }).click();
+  await expect(page.getByTestId('datasets').locator('li')).toHaveCount(1, { timeout: 60_000 });
+  const before = await storedCounts(page);
+
+  await page.getByLabel('Pairs').fill('200');
+  await page.getByLabel('Size', { exact: true }).fill('64');
+  await page.getByRole('button', { name: /Generate shapes/ }).click();
+  await expect(page.getByTestId('studio-error').or(page.getByTestId('datasets').locator('li').nth(1))).toBeVisible({ timeout: 120_000 });
+  await expect(page.getByTestId('studio-error')).toContainText('Not enough storage to save the dataset');
+  expect(await storedCounts(page)).toEqual(before);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+});
