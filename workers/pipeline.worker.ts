@@ -8,13 +8,15 @@
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend, type BackendInfo, type BackendName } from '../src/core/backend';
-import { ImageDataset, type RawImage } from '../src/core/data/dataset';
+import { ImageDataset, rangeWidth, type RawImage } from '../src/core/data/dataset';
 import { syntheticShapes } from '../src/core/data/synthetic';
 import { PipelineStopped, runPipeline, type Progress } from '../src/core/compress/pipeline';
 import { readChannelGraph } from '../src/core/graph/channel-graph';
 import { modelCost } from '../src/core/measure/cost';
 import { buildGenerator, defaultSpec, type Arch } from '../src/core/models/zoo';
-import { loadModelFromFiles } from '../src/core/io/model-files';
+import { loadModelFromFiles, saveModelToFiles } from '../src/core/io/model-files';
+import { PRECISIONS, quantizeModelFiles, type Precision } from '../src/core/io/quantize';
+import { predictAll, psnr } from '../src/core/measure/quality';
 import { openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, type StudioDB } from '../src/store/db';
 import { IndexedDBCheckpointStore } from '../src/store/checkpoints';
 import { decodeBlob, encodePngBlob, loadImages, loadModel, saveDataset, saveModel, updateRun } from '../src/store/records';
@@ -42,6 +44,7 @@ function splitSideBySide(img: RawImage): [RawImage, RawImage] {
 let db: StudioDB | null = null;
 let backend: BackendInfo | null = null;
 let stopRequested = false;
+let cancelRequested = false;
 
 async function database(): Promise<StudioDB> {
   db ??= await openStudioDB();
@@ -188,6 +191,7 @@ const api = {
   async run(runId: string, onProgress: (p: Progress) => void): Promise<RunRecord> {
     const store = await database();
     stopRequested = false;
+    cancelRequested = false;
     let run = await updateRun(store, runId, { status: 'running', error: undefined });
     try {
       if (!backend) await api.init();
@@ -222,16 +226,74 @@ const api = {
         test.dispose();
       }
     } catch (e) {
-      const paused = e instanceof PipelineStopped;
-      if (!paused) console.error('run failed', e);
-      run = await updateRun(store, runId, { status: paused ? 'paused' : 'failed', error: paused ? undefined : (e as Error).message });
+      const stopped = e instanceof PipelineStopped;
+      if (stopped && cancelRequested) {
+        await new IndexedDBCheckpointStore(store, runId).clear();
+        run = await updateRun(store, runId, { status: 'cancelled' });
+      } else {
+        if (!stopped) console.error('run failed', e);
+        run = await updateRun(store, runId, { status: stopped ? 'paused' : 'failed', error: stopped ? undefined : (e as Error).message });
+      }
     }
     return run;
+  },
+
+  /**
+   * The model's files at each precision with their size and the PSNR they cost against float32
+   * on up to 8 images of a dataset (what the user sees before choosing a download).
+   */
+  async compareExports(modelId: string, datasetId: string, size: number): Promise<{ precision: Precision; bytes: number; psnr: number }[]> {
+    const store = await database();
+    const model = await loadModel(store, modelId);
+    const record = (await store.get('models', modelId))!;
+    const files = await saveModelToFiles(model);
+    const { train, test } = await loadDataset(datasetId, size, record.inputRange, model.inputs[0].shape[3]!, model.outputs[0].shape[3]!);
+    const inputs = tf.concat([test.inputs, tf.slice(train.inputs, 0, Math.min(8 - test.length, train.length))]) as tf.Tensor4D;
+    const reference = predictAll(model, inputs);
+    try {
+      const rows = [];
+      for (const precision of PRECISIONS) {
+        const q = quantizeModelFiles(files, precision);
+        const loaded = await loadModelFromFiles(q.modelJson, q.shards);
+        const out = predictAll(loaded, inputs);
+        rows.push({ precision, bytes: q.modelJson.length + q.shards.get('weights.bin')!.byteLength, psnr: await psnr(out, reference, rangeWidth(record.inputRange)) });
+        out.dispose();
+        loaded.dispose();
+      }
+      return rows;
+    } finally {
+      tf.dispose([inputs, reference]);
+      model.dispose();
+      train.dispose();
+      test.dispose();
+    }
+  },
+
+  /** model.json text and weights.bin bytes at a precision (the bytes are transferred). */
+  async exportFiles(modelId: string, precision: Precision): Promise<{ modelJson: string; weights: ArrayBuffer }> {
+    const model = await loadModel(await database(), modelId);
+    const q = quantizeModelFiles(await saveModelToFiles(model), precision);
+    model.dispose();
+    const weights = q.shards.get('weights.bin')!.slice().buffer;
+    return Comlink.transfer({ modelJson: q.modelJson, weights }, [weights]);
   },
 
   /** Asks the running pipeline to checkpoint and stop after its current step. */
   pause(): void {
     stopRequested = true;
+  },
+
+  /** Stops the running pipeline after its current step and discards its checkpoints. */
+  cancel(): void {
+    cancelRequested = true;
+    stopRequested = true;
+  },
+
+  /** Cancels a run that is not running: its checkpoints go, its record says cancelled. */
+  async discardCheckpoints(runId: string): Promise<void> {
+    const store = await database();
+    await new IndexedDBCheckpointStore(store, runId).clear();
+    await updateRun(store, runId, { status: 'cancelled' });
   },
 
   memory(): { numTensors: number; numBytes: number } {

@@ -42,7 +42,7 @@ export interface ModelRecord {
   bytes: number;
 }
 
-export type RunStatus = 'queued' | 'running' | 'paused' | 'failed' | 'done';
+export type RunStatus = 'queued' | 'running' | 'paused' | 'failed' | 'cancelled' | 'done';
 
 export interface RunRecord {
   id: string;

@@ -4,7 +4,8 @@
  */
 import * as Comlink from 'comlink';
 import type { PipelineApi } from '../../workers/pipeline.worker';
-import { DEFAULT_SPEC, type Progress, type RunSpec } from '../core/compress/pipeline';
+import type { Progress } from '../core/compress/pipeline';
+import { DEFAULT_SPEC, type RunSpec } from '../core/compress/spec';
 import { newId, openStudioDB, type RunRecord, type StudioDB } from '../store/db';
 
 export function startPipelineWorker(): { api: Comlink.Remote<PipelineApi>; worker: Worker } {

@@ -52,7 +52,39 @@ test('generate data, pick a zoo model, compress, see results, export a model tha
   expect(macs).toBeGreaterThan(0);
   expect(macs).toBeLessThanOrEqual(baseMacs * 0.5);
   expect((student.predict(tf.zeros([1, 16, 16, 3])) as tf.Tensor).shape).toEqual([1, 16, 16, 3]);
+
+  // Quantised exports: each precision's size and PSNR cost are shown before download.
+  await run.getByTestId('compare-exports').click();
+  const table = run.getByTestId('export-table');
+  await expect(table.locator('tbody tr')).toHaveCount(3, { timeout: 60_000 });
+  const row = (p: string) => table.locator(`tr[data-precision=${p}]`);
+  const kib = async (p: string) => Number(/([\d.]+) KiB/.exec((await row(p).textContent()) ?? '')?.[1]);
+  expect(await kib('float16')).toBeLessThan(await kib('float32'));
+  expect(await kib('uint8')).toBeLessThan(await kib('float16'));
+  await expect(row('float32')).toContainText('identical');
+  await expect(row('float16')).toContainText(/\d+\.\d dB/);
   await expect(page.getByTestId('studio-error')).toHaveCount(0);
+});
+
+test('cancel stops a run and discards its checkpoints', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'backend independent');
+  await prepare(page, testInfo.project.name);
+  await configure(page, 200, 10, 5);
+  await page.getByRole('button', { name: 'Compress' }).click();
+  await expect.poll(async () => Number(await page.getByTestId('run-step').textContent().catch(() => '0')), { timeout: 120_000 }).toBeGreaterThanOrEqual(6);
+  await page.getByTestId('cancel').click();
+  await expect(page.getByTestId('run').first()).toHaveAttribute('data-status', 'cancelled', { timeout: 60_000 });
+  const checkpoints = await page.evaluate(async () => {
+    const open = indexedDB.open('alap-studio');
+    const db: IDBDatabase = await new Promise((resolve) => (open.onsuccess = () => resolve(open.result)));
+    const n = await new Promise<number>((resolve) => {
+      const r = db.transaction('checkpointFiles').objectStore('checkpointFiles').count();
+      r.onsuccess = () => resolve(r.result);
+    });
+    db.close();
+    return n;
+  });
+  expect(checkpoints).toBe(0);
 });
 
 test('a run interrupted by a reload resumes from its checkpoint and completes', async ({ page }, testInfo) => {

@@ -5,8 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerGradientKernels } from './gradient-kernels';
+import type { BackendInfo, BackendName } from './describe';
 
-export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
+export { describeBackend, type BackendInfo, type BackendName } from './describe';
+
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
 
 export interface BackendOptions {
@@ -14,17 +16,6 @@ export interface BackendOptions {
   prefer?: BackendName;
   /** Where the tfjs wasm binaries are served (browser); Node finds them next to the package. */
   wasmPaths?: string | Record<string, string>;
-}
-
-export interface BackendInfo {
-  name: BackendName;
-  /** Why this backend: forced, first that worked, and why earlier ones were skipped. */
-  reason: string;
-  skipped: { name: BackendName; why: string }[];
-  /** threadCount is what XNNPACK reports after start; requestedThreads what was asked for. */
-  wasm?: { simd: boolean; threads: boolean; threadCount: number; requestedThreads: number | null };
-  adapter?: { vendor: string; architecture: string; device: string; description: string };
-  environment: 'browser' | 'worker' | 'node';
 }
 
 interface NavigatorLike {
@@ -150,13 +141,3 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
   throw new Error(`No TensorFlow.js backend could start (${detail})`);
 }
 
-/** One line for logs and reports, e.g. "wasm (SIMD, 1 thread) in node". */
-export function describeBackend(info: BackendInfo): string {
-  let s: string = info.name;
-  if (info.wasm) {
-    const t = info.wasm.threadCount;
-    s += ` (${info.wasm.simd ? 'SIMD' : 'no SIMD'}, ${info.wasm.threads ? `${t} thread${t === 1 ? '' : 's'}` : 'single thread'})`;
-  }
-  if (info.adapter) s += ` on ${[info.adapter.vendor, info.adapter.architecture, info.adapter.description].filter(Boolean).join(' ')}`;
-  return `${s} in ${info.environment}`;
-}

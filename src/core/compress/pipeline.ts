@@ -19,59 +19,18 @@ import {
   type CheckpointStore,
   type NamedTensor,
 } from '../io/checkpoint';
-import { rangeWidth, toBytes, type ImageDataset, type InputRange } from '../data/dataset';
+import { rangeWidth, toBytes, type ImageDataset } from '../data/dataset';
 import { l1, lsganDiscriminator, lsganGenerator, ssimLoss, weighted } from '../train/losses';
 import { Rng } from '../train/rng';
 import { GroupSparsity } from './condense';
+import { DEFAULT_SPEC, type RunSpec, type TrainingStage } from './spec';
+
+export { DEFAULT_SPEC, type RunSpec, type TrainingStage };
 import { createAdapters, featureLayers, featureLoss, withFeatures } from './distill';
 import { parseBudget, pruneModel, selectGroups, type Budget } from './prune';
 
-export type TrainingStage = 'train' | 'condense' | 'distill';
 export type Stage = TrainingStage | 'prune' | 'report' | 'done';
 const ORDER: Stage[] = ['train', 'condense', 'prune', 'distill', 'report', 'done'];
-
-export interface RunSpec {
-  /** 'train' trains a base model only; 'compress' runs condense -> prune -> distill. */
-  task: 'compress' | 'train';
-  /** Training crop size (square). */
-  size: number;
-  inputRange: InputRange;
-  seed: number;
-  batchSize: number;
-  /** Steps per training stage; a stage with 0 steps is skipped (train is 0 unless base training). */
-  steps: Record<TrainingStage, number>;
-  lr: Record<TrainingStage, number>;
-  /** Total shrink condensation applies, in units of the mean initial group norm. */
-  sparsity: number;
-  /** 'macs=0.25', 'params=0.5' or 'threshold=T'; null removes exactly the groups condensation zeroed. */
-  budget: string | null;
-  teacher: 'condensed' | 'original';
-  /** Loss weights. output: L1 to the reference (targets or teacher). */
-  loss: { output: number; ssim: number; feature: number; groundTruth: number; adversarial: number };
-  flip: boolean;
-  checkpointEvery: number;
-  /** Steps between sample images in progress reports (0: none). */
-  sampleEvery: number;
-  latencyRuns: number;
-}
-
-export const DEFAULT_SPEC: RunSpec = {
-  task: 'compress',
-  size: 128,
-  inputRange: '-1,1',
-  seed: 1,
-  batchSize: 1,
-  steps: { train: 0, condense: 300, distill: 300 },
-  lr: { train: 2e-4, condense: 2e-4, distill: 2e-4 },
-  sparsity: 1,
-  budget: null,
-  teacher: 'condensed',
-  loss: { output: 1, ssim: 0.2, feature: 1, groundTruth: 0, adversarial: 0 },
-  flip: true,
-  checkpointEvery: 50,
-  sampleEvery: 50,
-  latencyRuns: 10,
-};
 
 export interface Progress {
   stage: Stage;

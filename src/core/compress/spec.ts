@@ -1,0 +1,48 @@
+/** The run spec of a compression run: plain JSON, no tfjs (the page builds it too). */
+import type { InputRange } from '../data/dataset';
+
+export type TrainingStage = 'train' | 'condense' | 'distill';
+
+export interface RunSpec {
+  /** 'train' trains a base model only; 'compress' runs condense -> prune -> distill. */
+  task: 'compress' | 'train';
+  /** Training crop size (square). */
+  size: number;
+  inputRange: InputRange;
+  seed: number;
+  batchSize: number;
+  /** Steps per training stage; a stage with 0 steps is skipped (train is 0 unless base training). */
+  steps: Record<TrainingStage, number>;
+  lr: Record<TrainingStage, number>;
+  /** Total shrink condensation applies, in units of the mean initial group norm. */
+  sparsity: number;
+  /** 'macs=0.25', 'params=0.5' or 'threshold=T'; null removes exactly the groups condensation zeroed. */
+  budget: string | null;
+  teacher: 'condensed' | 'original';
+  /** Loss weights. output: L1 to the reference (targets or teacher). */
+  loss: { output: number; ssim: number; feature: number; groundTruth: number; adversarial: number };
+  flip: boolean;
+  checkpointEvery: number;
+  /** Steps between sample images in progress reports (0: none). */
+  sampleEvery: number;
+  latencyRuns: number;
+}
+
+export const DEFAULT_SPEC: RunSpec = {
+  task: 'compress',
+  size: 128,
+  inputRange: '-1,1',
+  seed: 1,
+  batchSize: 1,
+  steps: { train: 0, condense: 300, distill: 300 },
+  lr: { train: 2e-4, condense: 2e-4, distill: 2e-4 },
+  sparsity: 1,
+  budget: null,
+  teacher: 'condensed',
+  loss: { output: 1, ssim: 0.2, feature: 1, groundTruth: 0, adversarial: 0 },
+  flip: true,
+  checkpointEvery: 50,
+  sampleEvery: 50,
+  latencyRuns: 10,
+};
+
