@@ -181,7 +181,13 @@ const api = {
     try {
       const graph = readChannelGraph(model);
       const cost = modelCost(graph, [size, size]);
-      return { macs: cost.macs, params: cost.params, groups: graph.groups.length, prunable: graph.groups.filter((g) => g.prunable).length };
+      return {
+        macs: cost.macs,
+        params: cost.params,
+        groups: graph.groups.length,
+        prunable: graph.groups.filter((g) => g.prunable).length,
+        layers: cost.layers.map((l) => ({ ...l, groups: new Set(graph.byName.get(l.name)!.channels).size })),
+      };
     } finally {
       model.dispose();
     }

@@ -87,6 +87,9 @@ test('model import: a good model is described; broken, incomplete and unsupporte
   await page.getByRole('button', { name: 'Import model' }).click();
   await expect(page.getByTestId('models').locator('li')).toHaveCount(1);
   await expect(page.getByTestId('models')).toContainText('prunable channel groups');
+  // The layer table lists every layer with its output, channel groups, MACs and params.
+  expect(await page.getByTestId('model-layers').locator('tbody tr').count()).toBeGreaterThan(10);
+  await expect(page.getByTestId('model-layers')).toContainText('Conv2DTranspose');
 
   const refused = async (files: Parameters<Page['setInputFiles']>[1], message: RegExp) => {
     await page.getByTestId('import-model').setInputFiles(files);
