@@ -5,8 +5,18 @@ import { loadModelFromFiles } from '../../src/core/io/model-files';
 import { readChannelGraph } from '../../src/core/graph/channel-graph';
 import { modelCost } from '../../src/core/measure/cost';
 import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
+import { saveModelToFiles } from '../../src/core/io/model-files';
+import { syntheticShapes } from '../../src/core/data/synthetic';
+import { encodePng } from '../../src/cli/images';
 
 tf.env().set('PROD', true);
+
+/** Twelve procedural 16x16 pairs as PNG files, as a user would pick them. */
+function pngPairs() {
+  const { inputs, targets } = syntheticShapes(12, 16, 4);
+  const file = (img: (typeof inputs)[number]) => ({ name: `${img.name}.png`, mimeType: 'image/png', buffer: encodePng(img.width, img.height, img.channels, img.data) });
+  return { inputs: inputs.map(file), targets: targets.map(file) };
+}
 
 async function prepare(page: Page, backend: string) {
   await page.goto(`/?backend=${backend}`);
@@ -28,9 +38,29 @@ async function configure(page: Page, condense: number, distill: number, checkpoi
   await page.getByTestId('run-budget').fill('macs=0.5');
 }
 
-test('generate data, pick a zoo model, compress, see results, export a model that loads with tfjs', async ({ page }, testInfo) => {
+test('import images, import a model by drag and drop, compress, see results, export a model that loads with tfjs', async ({ page }, testInfo) => {
   test.setTimeout(300_000);
-  await prepare(page, testInfo.project.name);
+  await page.goto(`/?backend=${testInfo.project.name}`);
+  const { inputs, targets } = pngPairs();
+  await page.getByTestId('import-inputs').setInputFiles(inputs);
+  await page.getByTestId('import-targets').setInputFiles(targets);
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await expect(page.getByTestId('datasets')).toContainText('12 paired images', { timeout: 60_000 });
+
+  await tf.setBackend('cpu');
+  const base = await saveModelToFiles(buildGenerator(defaultSpec('resnet', { ngf: 4, depth: 1, size: null })));
+  const drop = await page.evaluateHandle(
+    ([json, weights]) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([json], 'model.json', { type: 'application/json' }));
+      dt.items.add(new File([new Uint8Array(weights)], 'weights.bin'));
+      return dt;
+    },
+    [base.modelJson, [...base.shards.get('weights.bin')!]] as const,
+  );
+  await page.getByTestId('model-drop').dispatchEvent('drop', { dataTransfer: drop });
+  await expect(page.getByTestId('models').locator('li')).toHaveCount(1, { timeout: 60_000 });
+  await page.getByLabel('Crop size').fill('16');
   await configure(page, 6, 6, 3);
   await page.getByRole('button', { name: 'Compress' }).click();
   await expect(page.getByTestId('run-progress')).toBeVisible({ timeout: 120_000 });
@@ -44,7 +74,6 @@ test('generate data, pick a zoo model, compress, see results, export a model tha
   });
   await run.getByTestId('export-model').click();
   await expect.poll(() => Object.keys(downloads).sort()).toEqual(['model.json', 'weights.bin']);
-  await tf.setBackend('cpu');
   const student = await loadModelFromFiles(readFileSync(downloads['model.json'], 'utf8'), new Map([['weights.bin', new Uint8Array(readFileSync(downloads['weights.bin']))]]));
   // The same zoo model the page built, measured here: the export has at most half its MACs.
   const baseMacs = modelCost(readChannelGraph(buildGenerator(defaultSpec('resnet', { ngf: 4, depth: 1, size: null }))), [16, 16]).macs;
