@@ -31,6 +31,17 @@ function entryBytes(e: tf.io.WeightsManifestEntry): number {
   return n * size;
 }
 
+/** The byte arrays one after another in a new array. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.byteLength;
+  }
+  return out;
+}
+
 function toBytes(b: FileBytes): Uint8Array {
   return b instanceof Uint8Array ? b : new Uint8Array(b);
 }
@@ -86,13 +97,7 @@ export async function loadModelFromFiles(
     }
     weightSpecs.push(...group.weights);
   }
-  const total = parts.reduce((s, p) => s + p.byteLength, 0);
-  const weightData = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    weightData.set(p, offset);
-    offset += p.byteLength;
-  }
+  const weightData = concatBytes(parts);
   try {
     return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology, weightSpecs, weightData: weightData.buffer }));
   } catch (e) {

@@ -2,8 +2,7 @@
  * Weight quantisation on export, in the tfjs weights-manifest format that `tf.loadLayersModel`
  * dequantises on load: float16 (half the size) or uint8 with a per-tensor affine scale (a quarter).
  */
-import type { ModelFiles } from './model-files';
-import { parseModelJson } from './model-files';
+import { concatBytes, parseModelJson, type ModelFiles } from './model-files';
 
 export type Precision = 'float32' | 'float16' | 'uint8';
 export const PRECISIONS: readonly Precision[] = ['float32', 'float16', 'uint8'];
@@ -38,14 +37,7 @@ export function toFloat16Bits(value: number): number {
 export function quantizeModelFiles(files: ModelFiles, precision: Precision): ModelFiles {
   if (precision === 'float32') return files;
   const { modelTopology, manifest } = parseModelJson(files.modelJson);
-  const data = manifest.flatMap((g) => g.paths).map((p) => files.shards.get(p)!);
-  const total = data.reduce((s, d) => s + d.byteLength, 0);
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const d of data) {
-    all.set(d, at);
-    at += d.byteLength;
-  }
+  const all = concatBytes(manifest.flatMap((g) => g.paths).map((p) => files.shards.get(p)!));
   const out: Uint8Array[] = [];
   const specs = manifest.flatMap((g) => g.weights);
   let offset = 0;
@@ -73,12 +65,7 @@ export function quantizeModelFiles(files: ModelFiles, precision: Precision): Mod
     out.push(Uint8Array.from(values, (v) => Math.round((v - min) / scale)));
     return { ...spec, quantization: { dtype: 'uint8' as const, scale, min, original_dtype: 'float32' as const } };
   });
-  const weights = new Uint8Array(out.reduce((s, d) => s + d.byteLength, 0));
-  let w = 0;
-  for (const d of out) {
-    weights.set(d, w);
-    w += d.byteLength;
-  }
+  const weights = concatBytes(out);
   const json = JSON.parse(files.modelJson);
   const modelJson = JSON.stringify({ ...json, modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: newSpecs }] });
   return { modelJson, shards: new Map([['weights.bin', weights]]) };
