@@ -55,7 +55,7 @@ function bilateral(src: Float32Array, w: number, h: number, radius = 2, sigmaSpa
 export function cartoonize(img: RawImage, options: Partial<CartoonOptions> = {}): RawImage {
   const opts = { ...DEFAULT_CARTOON, ...options };
   const { width: w, height: h, channels: c } = img;
-  let rgb = new Float32Array(w * h * 3);
+  let rgb: Float32Array = new Float32Array(w * h * 3);
   for (let i = 0; i < w * h; i++) for (let k = 0; k < 3; k++) rgb[i * 3 + k] = img.data[i * c + Math.min(k, c - 1)];
   for (let p = 0; p < opts.passes; p++) rgb = bilateral(rgb, w, h);
 
