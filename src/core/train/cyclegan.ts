@@ -1,0 +1,88 @@
+/**
+ * CycleGAN training (Zhu et al. 2017) for unpaired translation: generators G: A -> B and
+ * F: B -> A, PatchGAN discriminators for each domain, least-squares adversarial losses, cycle
+ * consistency (F(G(a)) ~ a, G(F(b)) ~ b) and identity (G(b) ~ b, F(a) ~ a). The trained G is a
+ * plain generator the compression pipeline can distil from.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { buildPatchDiscriminator } from '../models/discriminator';
+import { l1, lsganDiscriminator, lsganGenerator } from './losses';
+
+export interface CycleGanWeights {
+  cycle: number;
+  identity: number;
+}
+
+export interface CycleGanLosses {
+  generator: number;
+  adversarial: number;
+  cycle: number;
+  identity: number;
+  discriminator: number;
+}
+
+export class CycleGanTrainer {
+  readonly discA: tf.LayersModel;
+  readonly discB: tf.LayersModel;
+  private readonly optG: tf.Optimizer;
+  private readonly optD: tf.Optimizer;
+
+  constructor(
+    readonly gAB: tf.LayersModel,
+    readonly gBA: tf.LayersModel,
+    size: number,
+    lr = 2e-4,
+    readonly weights: CycleGanWeights = { cycle: 10, identity: 5 },
+  ) {
+    const c = gAB.inputs[0].shape[3]!;
+    // Unconditional discriminators: they judge single images of their domain.
+    this.discA = buildPatchDiscriminator(0, c, size, 16, 31);
+    this.discB = buildPatchDiscriminator(0, c, size, 16, 37);
+    this.optG = tf.train.adam(lr, 0.5, 0.999);
+    this.optD = tf.train.adam(lr, 0.5, 0.999);
+  }
+
+  private static vars(...models: tf.LayersModel[]): tf.Variable[] {
+    return models.flatMap((m) => m.trainableWeights.map((w) => w.read() as tf.Variable));
+  }
+
+  /** One generator step and one discriminator step on a batch from each domain. */
+  async step(a: tf.Tensor4D, b: tf.Tensor4D): Promise<CycleGanLosses> {
+    const { cycle: wc, identity: wi } = this.weights;
+    const parts: tf.Scalar[] = [];
+    const gLoss = this.optG.minimize(
+      () => {
+        const fakeB = this.gAB.apply(a, { training: true }) as tf.Tensor4D;
+        const fakeA = this.gBA.apply(b, { training: true }) as tf.Tensor4D;
+        const adv = tf.add(lsganGenerator(this.discB.apply(fakeB) as tf.Tensor), lsganGenerator(this.discA.apply(fakeA) as tf.Tensor));
+        const cyc = tf.add(l1(this.gBA.apply(fakeB, { training: true }) as tf.Tensor, a), l1(this.gAB.apply(fakeA, { training: true }) as tf.Tensor, b));
+        const idt = tf.add(l1(this.gAB.apply(b, { training: true }) as tf.Tensor, b), l1(this.gBA.apply(a, { training: true }) as tf.Tensor, a));
+        parts.push(tf.keep(adv.clone() as tf.Scalar), tf.keep(cyc.clone() as tf.Scalar), tf.keep(idt.clone() as tf.Scalar));
+        return tf.addN([adv, tf.mul(wc, cyc), tf.mul(wi, idt)]) as tf.Scalar;
+      },
+      true,
+      CycleGanTrainer.vars(this.gAB, this.gBA),
+    )!;
+    const [fakeA, fakeB] = tf.tidy(() => [this.gBA.predict(b) as tf.Tensor4D, this.gAB.predict(a) as tf.Tensor4D]);
+    const dLoss = this.optD.minimize(
+      () =>
+        tf.add(
+          lsganDiscriminator(this.discA.apply(a) as tf.Tensor, this.discA.apply(fakeA) as tf.Tensor),
+          lsganDiscriminator(this.discB.apply(b) as tf.Tensor, this.discB.apply(fakeB) as tf.Tensor),
+        ) as tf.Scalar,
+      true,
+      CycleGanTrainer.vars(this.discA, this.discB),
+    )!;
+    const read = tf.stack([gLoss, ...parts, dLoss]);
+    const [generator, adversarial, cycle, identity, discriminator] = await read.data();
+    tf.dispose([read, gLoss, dLoss, fakeA, fakeB, ...parts]);
+    return { generator, adversarial, cycle, identity, discriminator };
+  }
+
+  dispose(): void {
+    this.discA.dispose();
+    this.discB.dispose();
+    this.optG.dispose();
+    this.optD.dispose();
+  }
+}
