@@ -9,7 +9,7 @@ import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend, type BackendInfo, type BackendName } from '../src/core/backend';
 import { ImageDataset, rangeWidth, type RawImage } from '../src/core/data/dataset';
-import { syntheticShapes } from '../src/core/data/synthetic';
+import { generateTask, type TaskName } from '../src/core/data/tasks';
 import { PipelineStopped, runPipeline, type Progress } from '../src/core/compress/pipeline';
 import { readChannelGraph } from '../src/core/graph/channel-graph';
 import { modelCost } from '../src/core/measure/cost';
@@ -21,6 +21,13 @@ import { openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, typ
 import { IndexedDBCheckpointStore } from '../src/store/checkpoints';
 import { decodeBlob, encodePngBlob, loadImages, loadModel, saveDataset, saveModel, updateRun } from '../src/store/records';
 import { WASM_PATHS } from './wasm-paths';
+
+const TASK_LABELS: Record<TaskName, string> = {
+  shapes: 'Shapes -> painting',
+  'mask-to-face': 'Mask -> face',
+  'face-to-cartoon': 'Face -> cartoon',
+  unpaired: 'Day / night (unpaired)',
+};
 
 export type ImportFiles =
   | { mode: 'paired'; inputs: File[]; targets: File[] }
@@ -86,13 +93,21 @@ const api = {
     return backend;
   },
 
-  /** The procedural shapes -> painting task, stored as PNG pairs. */
-  async createDemoDataset(count: number, size: number, seed = 1): Promise<DatasetRecord> {
-    const { inputs, targets } = syntheticShapes(count, size, seed);
-    const pairs = await Promise.all(
-      inputs.map(async (img, i) => ({ name: `${img.name}.png`, input: await encodePngBlob(img), target: await encodePngBlob(targets[i]) })),
-    );
-    return saveDataset(await database(), `Shapes -> painting (${count} x ${size}px)`, pairs);
+  /**
+   * A built-in task's data, stored as PNG blobs: one paired dataset, or for the unpaired task two
+   * datasets (domain A and domain B).
+   */
+  async createDemoDataset(task: TaskName, count: number, size: number, seed = 1): Promise<DatasetRecord> {
+    const data = generateTask(task, count, size, seed);
+    const store = await database();
+    const blobs = (imgs: RawImage[]) => Promise.all(imgs.map((img) => encodePngBlob(img)));
+    const [inputs, targets] = [await blobs(data.inputs), await blobs(data.targets)];
+    const label = `${TASK_LABELS[task]} (${count} x ${size}px)`;
+    if (data.kind === 'unpaired') {
+      await saveDataset(store, `${label}, domain B`, targets.map((b, i) => ({ name: `${data.targets[i].name}.png`, input: b, target: null })));
+      return saveDataset(store, `${label}, domain A`, inputs.map((b, i) => ({ name: `${data.inputs[i].name}.png`, input: b, target: null })));
+    }
+    return saveDataset(store, label, inputs.map((b, i) => ({ name: `${data.inputs[i].name}.png`, input: b, target: targets[i] })));
   },
 
   /**

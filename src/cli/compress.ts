@@ -10,7 +10,7 @@ import { parseBudget } from '../core/compress/prune';
 import { formatCount } from '../core/measure/cost';
 import { measureLatency } from '../core/measure/latency';
 import { predictAll, quality } from '../core/measure/quality';
-import { syntheticShapes } from '../core/data/synthetic';
+import { generateTask, TASKS, type TaskName } from '../core/data/tasks';
 import { ARCHS, buildGenerator, defaultSpec, sizeMultiple, type Arch } from '../core/models/zoo';
 import { formatDuration, int, keyValues, nodeBackend, num, progressBar, UsageError, type Values } from './args';
 import { DirCheckpointStore } from './dir-store';
@@ -257,18 +257,19 @@ export async function train(values: Values) {
 }
 
 
-/** `alap data`: writes the procedural paired task as PNG folders (inputs/ and targets/). */
+/** `alap data`: writes a built-in task's images as PNG folders. */
 export async function makeData(values: Values) {
-  const task = values.task ?? 'shapes';
-  if (task !== 'shapes') throw new UsageError(`--task must be 'shapes', got '${task}'`);
+  const task = (values.task ?? 'shapes') as TaskName;
+  if (!TASKS.includes(task)) throw new UsageError(`--task must be one of ${TASKS.join(', ')}, got '${task}'`);
   if (!values.out) throw new UsageError('data needs --out <dir>');
   const count = int(values, 'count', 40)!;
   const size = int(values, 'size', 128)!;
-  const { inputs, targets } = syntheticShapes(count, size, int(values, 'seed', 1)!);
-  for (const [sub, images] of [['inputs', inputs], ['targets', targets]] as const) {
+  const data = generateTask(task, count, size, int(values, 'seed', 1)!);
+  for (const [sub, images] of [[data.folders[0], data.inputs], [data.folders[1], data.targets]] as const) {
     const dir = path.join(values.out, sub);
     await fs.mkdir(dir, { recursive: true });
     for (const img of images) await fs.writeFile(path.join(dir, `${img.name}.png`), encodePng(img.width, img.height, img.channels, img.data));
   }
-  console.log(`wrote ${count} ${size}x${size} pairs to ${values.out}/inputs and ${values.out}/targets`);
+  const what = data.kind === 'paired' ? `${count} ${size}x${size} pairs` : `${count} + ${count} unpaired ${size}x${size} images`;
+  console.log(`wrote ${what} (${task}) to ${values.out}/${data.folders[0]} and ${values.out}/${data.folders[1]}`);
 }

@@ -27,7 +27,7 @@ const USAGE = `Usage:
                 [--loss output=1,ssim=0.2,feature=1,groundTruth=0,adversarial=0]
                 [--spec run.json] [--checkpoint-every N] [--force]
   alap compress --resume <checkpoint dir>
-  alap data --out <dir> [--task shapes] [--count 40] [--size 128] [--seed N]
+  alap data --out <dir> [--task shapes|mask-to-face|face-to-cartoon|unpaired] [--count 40] [--size 128] [--seed N]
   alap train --arch resnet|unet|globalgen --data <dir> --targets <dir> --out <dir>
              [--size 128] [--steps N] [--ngf N] [--blocks N] [--lr R] [--batch N] [--seed N]
              [--loss output=1,ssim=0.2,adversarial=0] [--resume <dir>]`;

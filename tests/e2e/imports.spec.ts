@@ -117,13 +117,13 @@ test('a full disk (quota exceeded) is explained and keeps what was saved', async
   await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
   await page.getByLabel('Pairs').fill('4');
   await page.getByLabel('Size', { exact: true }).fill('16');
-  await page.getByRole('button', { name: /Generate shapes/ }).click();
+  await page.getByRole('button', { name: 'Generate dataset' }).click();
   await expect(page.getByTestId('datasets').locator('li')).toHaveCount(1, { timeout: 60_000 });
   const before = await storedCounts(page);
 
   await page.getByLabel('Pairs').fill('200');
   await page.getByLabel('Size', { exact: true }).fill('64');
-  await page.getByRole('button', { name: /Generate shapes/ }).click();
+  await page.getByRole('button', { name: 'Generate dataset' }).click();
   await expect(page.getByTestId('studio-error').or(page.getByTestId('datasets').locator('li').nth(1))).toBeVisible({ timeout: 120_000 });
   await expect(page.getByTestId('studio-error')).toContainText('Not enough storage to save the dataset');
   expect(await storedCounts(page)).toEqual(before);

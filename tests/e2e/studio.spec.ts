@@ -22,7 +22,7 @@ async function prepare(page: Page, backend: string) {
   await page.goto(`/?backend=${backend}`);
   await page.getByLabel('Pairs').fill('12');
   await page.getByLabel('Size', { exact: true }).fill('16');
-  await page.getByRole('button', { name: /Generate shapes/ }).click();
+  await page.getByRole('button', { name: 'Generate dataset' }).click();
   await expect(page.getByTestId('datasets').locator('li')).toHaveCount(1, { timeout: 60_000 });
   await page.getByLabel('Width (ngf)').fill('4');
   await page.getByLabel('Blocks / depth').fill('1');
@@ -93,6 +93,23 @@ test('import images, import a model by drag and drop, compress, see results, exp
   await expect(row('float32')).toContainText('identical');
   await expect(row('float16')).toContainText(/\d+\.\d dB/);
   await expect(page.getByTestId('studio-error')).toHaveCount(0);
+});
+
+test('each built-in task generates its dataset', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'backend independent');
+  await page.goto('/?backend=wasm');
+  await page.getByLabel('Pairs').fill('4');
+  await page.getByLabel('Size', { exact: true }).fill('16');
+  for (const task of ['mask-to-face', 'face-to-cartoon', 'unpaired']) {
+    await page.getByTestId('demo-task').selectOption(task);
+    await page.getByRole('button', { name: 'Generate dataset' }).click();
+    await expect(page.getByRole('button', { name: 'Generate dataset' })).toBeEnabled({ timeout: 60_000 });
+  }
+  const list = page.getByTestId('datasets');
+  await expect(list).toContainText('Mask -> face (4 x 16px): 4 paired images');
+  await expect(list).toContainText('Face -> cartoon (4 x 16px): 4 paired images');
+  await expect(list).toContainText('Day / night (unpaired) (4 x 16px), domain A: 4 unpaired images');
+  await expect(list).toContainText('Day / night (unpaired) (4 x 16px), domain B: 4 unpaired images');
 });
 
 test('cancel stops a run and discards its checkpoints', async ({ page }, testInfo) => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cartoonize } from '../../src/core/data/cartoon';
 import { FACE_CLASSES, FACE_CLASS_COLOURS, labelsToOneHot, proceduralFaces } from '../../src/core/data/faces';
 import { syntheticShapes } from '../../src/core/data/synthetic';
+import { generateTask, TASKS } from '../../src/core/data/tasks';
 
 /** FNV-1a of bytes: a fixture that changes whenever a generator's output does. */
 function fnv1a(...arrays: Uint8Array[]): string {
@@ -65,5 +66,24 @@ describe('cartoon filter', () => {
     const dark = Array.from({ length: 64 }, (_, x) => toon.data[(row * 64 + x) * 3] + toon.data[(row * 64 + x) * 3 + 1] + toon.data[(row * 64 + x) * 3 + 2]).filter((v) => v < 90);
     expect(dark.length).toBeGreaterThan(0);
     expect(cartoonize(face).data).toEqual(toon.data);
+  });
+});
+
+describe('built-in tasks', () => {
+  it.each(TASKS)('%s: the right kind, counts and sizes', (task) => {
+    const data = generateTask(task, 3, 24, 2);
+    expect(data.inputs).toHaveLength(3);
+    expect(data.targets).toHaveLength(3);
+    for (const img of [...data.inputs, ...data.targets]) expect([img.width, img.height, img.channels]).toEqual([24, 24, 3]);
+    expect(data.kind).toBe(task === 'unpaired' ? 'unpaired' : 'paired');
+  });
+
+  it('face -> cartoon targets are the cartoon filter of the inputs; mask -> face inputs are label colours', () => {
+    const cartoon = generateTask('face-to-cartoon', 2, 24, 4);
+    expect(Array.from(cartoon.targets[1].data)).toEqual(Array.from(cartoonize(cartoon.inputs[1]).data));
+    const masks = generateTask('mask-to-face', 2, 24, 4);
+    const palette = new Set(Object.values(FACE_CLASS_COLOURS).map((c) => c.join()));
+    const d = masks.inputs[0].data;
+    for (let i = 0; i < d.length; i += 3) expect(palette.has(`${d[i]},${d[i + 1]},${d[i + 2]}`)).toBe(true);
   });
 });
