@@ -1,0 +1,111 @@
+/**
+ * Trains the base models shipped in public/models/ for the built-in tasks, so a user can start
+ * compressing at once (nothing is downloaded). Each model folder gets model.json + weights.bin and
+ * info.json with the command, seed, steps, wall time, sizes and held-out quality.
+ *
+ *   npx tsx bench/train-presets.ts [--size 64] [--ngf 16] [--blocks 6] [--steps 1200]
+ *     [--cycle-steps 600] [--images 160] [--only mask-to-face,face-to-cartoon,unpaired]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { describeBackend, initBackend } from '../src/core/backend';
+import { ImageDataset } from '../src/core/data/dataset';
+import { generateTask, type TaskName } from '../src/core/data/tasks';
+import { DEFAULT_SPEC, runPipeline } from '../src/core/compress/pipeline';
+import { MemoryCheckpointStore } from '../src/core/io/checkpoint';
+import { saveModelToFiles } from '../src/core/io/model-files';
+import { quantizeModelFiles } from '../src/core/io/quantize';
+import { predictAll, quality } from '../src/core/measure/quality';
+import { buildGenerator, defaultSpec } from '../src/core/models/zoo';
+import { CycleGanTrainer } from '../src/core/train/cyclegan';
+import { Rng } from '../src/core/train/rng';
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string' },
+    ngf: { type: 'string' },
+    blocks: { type: 'string' },
+    steps: { type: 'string' },
+    'cycle-steps': { type: 'string' },
+    images: { type: 'string' },
+    only: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const cfg = {
+  size: Number(values.size ?? 64),
+  ngf: Number(values.ngf ?? 16),
+  blocks: Number(values.blocks ?? 6),
+  steps: Number(values.steps ?? 1200),
+  cycleSteps: Number(values['cycle-steps'] ?? 600),
+  images: Number(values.images ?? 160),
+  seed: 1,
+};
+const only = (values.only?.split(',') ?? ['mask-to-face', 'face-to-cartoon', 'unpaired']) as TaskName[];
+const outRoot = values.out ?? path.join('public', 'models');
+
+tf.env().set('PROD', true);
+const info = await initBackend({ prefer: 'wasm' });
+const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
+const command = `npx tsx bench/train-presets.ts ${process.argv.slice(2).join(' ')}`.trim();
+
+async function write(task: TaskName, model: tf.LayersModel, extra: Record<string, unknown>) {
+  const dir = path.join(outRoot, task);
+  mkdirSync(dir, { recursive: true });
+  // float16 weights: half the download, dequantised by tf.loadLayersModel.
+  const files = quantizeModelFiles(await saveModelToFiles(model), 'float16');
+  writeFileSync(path.join(dir, 'model.json'), files.modelJson);
+  writeFileSync(path.join(dir, 'weights.bin'), files.shards.get('weights.bin')!);
+  const bytes = files.modelJson.length + files.shards.get('weights.bin')!.byteLength;
+  writeFileSync(
+    path.join(dir, 'info.json'),
+    JSON.stringify({ task, command, backend: describeBackend(info), weights: 'float16', inputRange: '-1,1', size: cfg.size, arch: 'resnet', ngf: cfg.ngf, blocks: cfg.blocks, seed: cfg.seed, bytes, ...extra }, null, 2),
+  );
+  log(`${task}: wrote ${dir} (${(bytes / 1024).toFixed(0)} KiB)`);
+}
+
+const zoo = defaultSpec('resnet', { ngf: cfg.ngf, depth: cfg.blocks, size: null, seed: cfg.seed });
+for (const task of only) {
+  const data = generateTask(task, cfg.images, cfg.size, cfg.seed);
+  const started = performance.now();
+  if (data.kind === 'paired') {
+    const { train, test } = ImageDataset.fromImages(data.inputs, data.targets, cfg.size, '-1,1').split(16);
+    let last = 0;
+    const { student } = await runPipeline({
+      spec: { ...DEFAULT_SPEC, task: 'train', size: cfg.size, seed: cfg.seed, steps: { train: cfg.steps, condense: 0, distill: 0 }, checkpointEvery: 1e9 },
+      model: buildGenerator(zoo),
+      train,
+      test,
+      store: new MemoryCheckpointStore(),
+      backend: describeBackend(info),
+      device: 'presets',
+      onProgress: (p) => {
+        if (performance.now() - last > 30_000 || p.step === p.steps) {
+          last = performance.now();
+          log(`${task} ${p.step}/${p.steps} loss ${p.losses.total.toFixed(4)}`);
+        }
+      },
+    });
+    const predicted = predictAll(student, test.inputs);
+    const heldOut = await quality(predicted, test.targets!, 2);
+    predicted.dispose();
+    await write(task, student, { steps: cfg.steps, trainPairs: train.length, heldOutPairs: test.length, heldOut, seconds: (performance.now() - started) / 1000 });
+  } else {
+    const A = ImageDataset.fromImages(data.inputs, null, cfg.size, '-1,1');
+    const B = ImageDataset.fromImages(data.targets, null, cfg.size, '-1,1');
+    const trainer = new CycleGanTrainer(buildGenerator(zoo), buildGenerator({ ...zoo, seed: cfg.seed + 1 }), cfg.size);
+    const rng = new Rng(cfg.seed);
+    let losses = { cycle: NaN, generator: NaN };
+    for (let i = 1; i <= cfg.cycleSteps; i++) {
+      const a = A.batch(rng, 1, true).x;
+      const b = B.batch(rng, 1, true).x;
+      losses = await trainer.step(a, b);
+      tf.dispose([a, b]);
+      if (i % 100 === 0 || i === cfg.cycleSteps) log(`${task} ${i}/${cfg.cycleSteps} cycle ${losses.cycle.toFixed(4)} generator ${losses.generator.toFixed(4)}`);
+    }
+    await write(task, trainer.gAB, { direction: 'A (day) -> B (night)', steps: cfg.cycleSteps, images: cfg.images, finalCycleLoss: losses.cycle, seconds: (performance.now() - started) / 1000 });
+    trainer.dispose();
+  }
+}
