@@ -316,11 +316,6 @@ const api = {
     await new IndexedDBCheckpointStore(store, runId).clear();
     await updateRun(store, runId, { status: 'cancelled' });
   },
-
-  memory(): { numTensors: number; numBytes: number } {
-    const m = tf.memory();
-    return { numTensors: m.numTensors, numBytes: m.numBytes };
-  },
 };
 
 export type PipelineApi = typeof api;

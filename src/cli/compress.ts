@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend, type BackendName } from '../core/backend';
 import { readChannelGraph } from '../core/graph/channel-graph';
 import { ImageDataset, parseRange, rangeWidth } from '../core/data/dataset';
-import { DEFAULT_SPEC, PipelineStopped, readRunMeta, runPipeline, type Progress, type RunReport, type RunSpec } from '../core/compress/pipeline';
+import { DEFAULT_SPEC, PipelineStopped, readRunMeta, runPipeline, type PipelineResult, type Progress, type RunReport, type RunSpec } from '../core/compress/pipeline';
 import { parseBudget } from '../core/compress/prune';
 import { formatCount } from '../core/measure/cost';
 import { measureLatency } from '../core/measure/latency';
@@ -51,8 +51,18 @@ function stageLine(p: Progress): string {
   return `${loss}${dead} ETA ${formatDuration(p.etaSeconds)}`;
 }
 
-/** Runs the pipeline with a progress bar; Ctrl-C checkpoints and exits cleanly. */
-async function execute(run: CliRun, spec: RunSpec, model: tf.LayersModel, checkpointDir: string, resuming: boolean) {
+/**
+ * Runs the pipeline with a progress bar; Ctrl-C checkpoints and exits cleanly. `evaluate` sees
+ * the result and the held-out set before the decoded images are freed.
+ */
+async function execute<T>(
+  run: CliRun,
+  spec: RunSpec,
+  model: tf.LayersModel,
+  checkpointDir: string,
+  resuming: boolean,
+  evaluate: (result: PipelineResult, test: ImageDataset) => Promise<T>,
+): Promise<T> {
   const inC = model.inputs[0].shape[3]!;
   const outC = model.outputs[0].shape[3]!;
   const { train, test } = await loadData(run, spec, inC, outC);
@@ -66,7 +76,7 @@ async function execute(run: CliRun, spec: RunSpec, model: tf.LayersModel, checkp
   const store = new DirCheckpointStore(checkpointDir);
   if (resuming) process.stderr.write(`resuming from ${checkpointDir}\n`);
   try {
-    return await runPipeline({
+    const result = await runPipeline({
       spec,
       model,
       train,
@@ -84,6 +94,7 @@ async function execute(run: CliRun, spec: RunSpec, model: tf.LayersModel, checkp
         }
       },
     });
+    return await evaluate(result, test);
   } catch (e) {
     if (e instanceof PipelineStopped) {
       throw new Error(`${e.message}: run 'alap ${run.command} --resume ${checkpointDir}'`);
@@ -198,7 +209,7 @@ export async function compress(values: Values) {
   readChannelGraph(model); // an unsupported model fails here, before any data is read
   const { dir, resuming } = await checkpointDirFor(values, run.out);
   if (!resuming) run.heldOut = heldOutCount(values, (await listImages(run.data)).length);
-  const { student, report } = await execute(run, spec, model, dir, resuming);
+  const { student, report } = await execute(run, spec, model, dir, resuming, async (result) => result);
   await finish(run, dir, student, report!);
   printReport(report!);
   console.log(`wrote ${run.out}/model.json, weights.bin, report.json`);
@@ -240,16 +251,14 @@ export async function train(values: Values) {
   const model = buildGenerator(zoo);
   const { dir, resuming } = await checkpointDirFor(values, run.out);
   if (!resuming) run.heldOut = heldOutCount(values, (await listImages(run.data)).length);
-  const { student } = await execute(run, spec, model, dir, resuming);
-
   // Quality on the held-out pairs and latency of the trained model.
-  const { test, train: trainSet } = await loadData(run, spec, 3, 3);
-  const predicted = predictAll(student, test.inputs);
-  const q = await quality(predicted, test.targets!, rangeWidth(spec.inputRange));
-  const latency = await measureLatency(student, [1, spec.size, spec.size, 3], { runs: spec.latencyRuns });
-  tf.dispose([predicted]);
-  test.dispose();
-  trainSet.dispose();
+  const { student, q, latency } = await execute(run, spec, model, dir, resuming, async ({ student }, test) => {
+    const predicted = predictAll(student, test.inputs);
+    const q = await quality(predicted, test.targets!, rangeWidth(spec.inputRange));
+    predicted.dispose();
+    const latency = await measureLatency(student, [1, spec.size, spec.size, 3], { runs: spec.latencyRuns });
+    return { student, q, latency };
+  });
   const report = { arch: run.arch, spec: zoo, steps: spec.steps.train, heldOut: run.heldOut, vsTargets: q, latency };
   await finish(run, dir, student, report);
   console.log(`${run.arch} trained for ${spec.steps.train} steps: held-out PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim.toFixed(4)}; ${latency.medianMs.toFixed(1)} ms per frame`);
