@@ -15,7 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../src/core/backend';
-import { ImageDataset } from '../src/core/data/dataset';
+import { trainingSets } from '../src/core/data/dataset';
 import { syntheticShapes } from '../src/core/data/synthetic';
 import { DEFAULT_SPEC, runPipeline, type RunReport, type RunSpec } from '../src/core/compress/pipeline';
 import { readChannelGraph } from '../src/core/graph/channel-graph';
@@ -62,7 +62,7 @@ const log = (s: string) => process.stderr.write(`${new Date().toISOString().slic
 log(`backend ${describeBackend(info)}; config ${JSON.stringify(cfg)}`);
 
 const { inputs, targets } = syntheticShapes(cfg.images, cfg.size, 1);
-const { train, test } = ImageDataset.fromImages(inputs, targets, cfg.size, '-1,1').split(cfg.heldOut);
+const { train, test } = trainingSets(inputs, targets, { size: cfg.size, range: '-1,1', heldOut: cfg.heldOut });
 
 const spec = (overrides: Partial<RunSpec>): RunSpec => ({
   ...DEFAULT_SPEC,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../src/core/backend';
-import { ImageDataset } from '../src/core/data/dataset';
+import { ImageDataset, trainingSets } from '../src/core/data/dataset';
 import { generateTask, type TaskName } from '../src/core/data/tasks';
 import { DEFAULT_SPEC, runPipeline } from '../src/core/compress/pipeline';
 import { MemoryCheckpointStore } from '../src/core/io/checkpoint';
@@ -71,7 +71,7 @@ for (const task of only) {
   const data = generateTask(task, cfg.images, cfg.size, cfg.seed);
   const started = performance.now();
   if (data.kind === 'paired') {
-    const { train, test } = ImageDataset.fromImages(data.inputs, data.targets, cfg.size, '-1,1').split(16);
+    const { train, test } = trainingSets(data.inputs, data.targets, { size: cfg.size, range: '-1,1', heldOut: 16 });
     let last = 0;
     const { student } = await runPipeline({
       spec: { ...DEFAULT_SPEC, task: 'train', size: cfg.size, seed: cfg.seed, steps: { train: cfg.steps, condense: 0, distill: 0 }, checkpointEvery: 1e9 },

@@ -8,18 +8,22 @@
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend, type BackendInfo, type BackendName } from '../src/core/backend';
-import { ImageDataset, rangeWidth, type RawImage } from '../src/core/data/dataset';
-import { generateTask, type TaskName } from '../src/core/data/tasks';
+import { defaultHeldOut, rangeWidth, trainingSets, type RawImage } from '../src/core/data/dataset';
+import { cartoonize } from '../src/core/data/cartoon';
+import { colourLabelMap } from '../src/core/data/labels';
+import { taskItems, taskKind, type TaskName } from '../src/core/data/tasks';
+import { presetFor, type PresetTask } from '../src/core/models/presets';
 import { PipelineStopped, runPipeline, type Progress } from '../src/core/compress/pipeline';
 import { readChannelGraph } from '../src/core/graph/channel-graph';
 import { modelCost } from '../src/core/measure/cost';
 import { buildGenerator, defaultSpec, type Arch } from '../src/core/models/zoo';
 import { loadModelFromFiles, saveModelToFiles } from '../src/core/io/model-files';
 import { PRECISIONS, quantizeModelFiles, type Precision } from '../src/core/io/quantize';
-import { predictAll, psnr } from '../src/core/measure/quality';
+import { predictAll, psnr, quality } from '../src/core/measure/quality';
+import { sampleGrid } from '../src/core/measure/samples';
 import { openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, type StudioDB } from '../src/store/db';
 import { IndexedDBCheckpointStore } from '../src/store/checkpoints';
-import { decodeBlob, encodePngBlob, loadImages, loadModel, saveDataset, saveModel, updateRun } from '../src/store/records';
+import { appendImages, decodeBlob, encodePngBlob, loadImages, loadModel, newDataset, saveDataset, saveModel, updateRun, type ImagePair } from '../src/store/records';
 import { WASM_PATHS } from './wasm-paths';
 
 const TASK_LABELS: Record<TaskName, string> = {
@@ -32,7 +36,12 @@ const TASK_LABELS: Record<TaskName, string> = {
 export type ImportFiles =
   | { mode: 'paired'; inputs: File[]; targets: File[] }
   | { mode: 'side-by-side'; inputs: File[]; direction: 'AtoB' | 'BtoA' }
-  | { mode: 'unpaired'; inputs: File[] };
+  | { mode: 'unpaired'; inputs: File[] }
+  /** CelebAMask-HQ style: grey label PNGs (class index per pixel) matched by name with photos. */
+  | { mode: 'labels'; inputs: File[]; targets: File[]; classes: number };
+
+/** Images generated and stored per IndexedDB transaction (and per progress report). */
+const CHUNK = 16;
 
 /** Left and right halves of a pix2pix-style AB image. */
 function splitSideBySide(img: RawImage): [RawImage, RawImage] {
@@ -58,20 +67,26 @@ async function database(): Promise<StudioDB> {
   return db;
 }
 
-/** Decoded images of a dataset, checked and split (the last tenth, at least one, held out). */
-async function loadDataset(datasetId: string, size: number, range: RunRecord['spec']['inputRange'], inC: number, outC: number) {
-  const records = await loadImages(await database(), datasetId);
-  if (records.length < 2) throw new Error('The dataset needs at least 2 images (one is held out for evaluation)');
+/** Decoded images of a dataset, split as the dataset says (the last `heldOut` for evaluation). */
+async function loadDataset(datasetId: string, spec: Pick<RunRecord['spec'], 'size' | 'jitter' | 'inputRange'>, inChannels: number, outChannels: number) {
+  const store = await database();
+  const record = await store.get('datasets', datasetId);
+  if (!record) throw new Error('That dataset is not in storage any more');
+  const records = await loadImages(store, datasetId);
   const inputs: RawImage[] = [];
   const targets: RawImage[] = [];
   for (const r of records) {
     inputs.push(await decodeBlob(r.input, r.name));
     if (r.target) targets.push(await decodeBlob(r.target, `${r.name} (target)`));
   }
-  const all = ImageDataset.fromImages(inputs, targets.length === inputs.length ? targets : null, size, range, inC, outC);
-  const split = all.split(Math.min(8, Math.max(1, Math.round(records.length / 10))));
-  all.dispose();
-  return split;
+  return trainingSets(inputs, targets.length === inputs.length ? targets : null, {
+    size: spec.size,
+    jitter: spec.jitter,
+    range: spec.inputRange,
+    heldOut: record.heldOut ?? defaultHeldOut(records.length),
+    inChannels,
+    outChannels,
+  });
 }
 
 /** Forwards at most one progress report per `ms` (each is a message round trip), sample images transferred. */
@@ -94,20 +109,65 @@ const api = {
   },
 
   /**
-   * A built-in task's data, stored as PNG blobs: one paired dataset, or for the unpaired task two
-   * datasets (domain A and domain B).
+   * A built-in task's data, generated and stored in chunks of CHUNK images (progress after each):
+   * one paired dataset, or for the unpaired task two datasets, domain B then domain A (returned).
    */
-  async createDemoDataset(task: TaskName, count: number, size: number, seed = 1): Promise<DatasetRecord> {
-    const data = generateTask(task, count, size, seed);
+  async createDemoDataset(task: TaskName, count: number, size: number, onProgress?: (done: number, total: number) => void, seed = 1): Promise<DatasetRecord> {
     const store = await database();
-    const blobs = (imgs: RawImage[]) => Promise.all(imgs.map((img) => encodePngBlob(img)));
-    const [inputs, targets] = [await blobs(data.inputs), await blobs(data.targets)];
     const label = `${TASK_LABELS[task]} (${count} x ${size}px)`;
-    if (data.kind === 'unpaired') {
-      await saveDataset(store, `${label}, domain B`, targets.map((b, i) => ({ name: `${data.targets[i].name}.png`, input: b, target: null })));
-      return saveDataset(store, `${label}, domain A`, inputs.map((b, i) => ({ name: `${data.inputs[i].name}.png`, input: b, target: null })));
+    const extra = { task, size, heldOut: defaultHeldOut(count) };
+    const png = async (img: RawImage, target: RawImage | null): Promise<ImagePair> => ({ name: `${img.name}.png`, input: await encodePngBlob(img), target: target && (await encodePngBlob(target)) });
+    const unpaired = taskKind(task) === 'unpaired';
+    let a = newDataset(unpaired ? `${label}, domain A` : label, taskKind(task), extra);
+    let b = unpaired ? newDataset(`${label}, domain B`, 'unpaired', extra) : null;
+    const items = taskItems(task, size, seed);
+    for (let done = 0; done < count; ) {
+      const chunk = Array.from({ length: Math.min(CHUNK, count - done) }, () => items.next().value as [RawImage, RawImage]);
+      done += chunk.length;
+      const last = done === count;
+      if (b) {
+        b = await appendImages(store, b, await Promise.all(chunk.map(([, y]) => png(y, null))), last);
+        a = await appendImages(store, a, await Promise.all(chunk.map(([x]) => png(x, null))), last);
+      } else {
+        a = await appendImages(store, a, await Promise.all(chunk.map(([x, y]) => png(x, y))), last);
+      }
+      onProgress?.(done, count);
     }
-    return saveDataset(store, label, inputs.map((b, i) => ({ name: `${data.inputs[i].name}.png`, input: b, target: targets[i] })));
+    return a;
+  },
+
+  /**
+   * A preset's shipped base model (fetched from `modelUrl`, the app's own copy of
+   * public/models/<task>/) and a dataset of its task; both are reused when already stored.
+   */
+  async loadPreset(task: PresetTask, modelUrl: string, count: number, onProgress?: (done: number, total: number) => void): Promise<{ model: ModelRecord; dataset: DatasetRecord }> {
+    const preset = presetFor(task);
+    const store = await database();
+    let model = (await store.getAll('models')).find((m) => m.preset?.task === task);
+    if (!model) {
+      const fetchFile = async (name: string) => {
+        const response = await fetch(new URL(name, modelUrl));
+        if (!response.ok) throw new Error(`The shipped base model for '${preset.label}' could not be read (${name}: HTTP ${response.status})`);
+        return response.arrayBuffer();
+      };
+      const [json, weights, info] = await Promise.all(['model.json', 'weights.bin', 'info.json'].map(fetchFile));
+      const loaded = await loadModelFromFiles(new TextDecoder().decode(json), new Map([['weights.bin', new Uint8Array(weights)]]), `${preset.modelDir}/model.json`);
+      try {
+        model = await saveModel(store, loaded, { name: `${preset.label} base (shipped)`, source: 'preset', inputRange: '-1,1', preset: { task, info: JSON.parse(new TextDecoder().decode(info)) } });
+      } finally {
+        loaded.dispose();
+      }
+    }
+    const existing = (await store.getAll('datasets')).find((d) => d.task === task && d.size === preset.size && d.count === count && d.complete !== false && !d.name.endsWith('domain B'));
+    const dataset = existing ?? (await api.createDemoDataset(task, count, preset.size, onProgress));
+    return { model, dataset };
+  },
+
+  /** Webcam frames (square RGBA) as a face -> cartoon dataset: each frame with its cartoon. */
+  async createCaptureDataset(frames: RawImage[]): Promise<DatasetRecord> {
+    if (frames.length < 2) throw new Error('Capture at least 2 frames (one is held out for evaluation)');
+    const pairs = await Promise.all(frames.map(async (f) => ({ name: `${f.name}.png`, input: await encodePngBlob(f), target: await encodePngBlob(cartoonize(f)) })));
+    return saveDataset(await database(), `Webcam -> cartoon (${frames.length} x ${frames[0].width}px, ${new Date().toLocaleString()})`, pairs, { size: frames[0].width });
   },
 
   /**
@@ -137,7 +197,7 @@ const api = {
         const [input, target] = files.direction === 'BtoA' ? [b, a] : [a, b];
         pairs.push({ name: f.name, input: await encodePngBlob(input), target: await encodePngBlob(target) });
       }
-    } else if (files.mode === 'paired') {
+    } else if (files.mode === 'paired' || files.mode === 'labels') {
       const stem = (n: string) => n.replace(/\.[^.]+$/, '');
       const targets = new Map(files.targets.map((t) => [stem(t.name), t]));
       const inputStems = new Set(files.inputs.map((f) => stem(f.name)));
@@ -152,6 +212,14 @@ const api = {
         if (!a || !b) continue;
         if (a.width !== b.width || a.height !== b.height) {
           errors.push(`Input '${f.name}' is ${a.width}x${a.height} but its target is ${b.width}x${b.height}`);
+          continue;
+        }
+        if (files.mode === 'labels') {
+          try {
+            pairs.push({ name: f.name, input: await encodePngBlob(colourLabelMap(a, files.classes)), target: t });
+          } catch (e) {
+            errors.push((e as Error).message);
+          }
           continue;
         }
         pairs.push({ name: f.name, input: f, target: t });
@@ -219,7 +287,7 @@ const api = {
       const model = await loadModel(store, run.modelId);
       const inC = model.inputs[0].shape[3]!;
       const outC = model.outputs[0].shape[3]!;
-      const { train, test } = await loadDataset(run.datasetId, run.spec.size, run.spec.inputRange, inC, outC);
+      const { train, test } = await loadDataset(run.datasetId, run.spec, inC, outC);
       const checkpoints = new IndexedDBCheckpointStore(store, runId);
       try {
         const report = throttle(onProgress, 250);
@@ -237,9 +305,18 @@ const api = {
             if (p.step === p.steps || p.step % 10 === 0) void updateRun(store, runId, { stage: p.stage, step: p.step });
           },
         });
-        const saved = await saveModel(store, student, { name: `${run.name} (student)`, source: 'student', inputRange: run.spec.inputRange });
+        const training = run.spec.task === 'train';
+        const grid = await sampleGrid(test.inputs, test.targets, [...(training ? [] : [{ label: 'original', model }]), { label: training ? 'trained' : 'compressed', model: student }], run.spec.inputRange, test.names);
+        const samples = { columns: grid.columns, rows: await Promise.all(grid.rows.map(async (r) => ({ name: r.name, cells: await Promise.all(r.cells.map((c) => encodePngBlob({ name: r.name, width: grid.width, height: grid.height, channels: 4, data: new Uint8Array(c.buffer) }))) }))) };
+        let trained;
+        if (training && test.targets) {
+          const predicted = predictAll(student, test.inputs);
+          trained = await quality(predicted, test.targets, rangeWidth(run.spec.inputRange));
+          predicted.dispose();
+        }
+        const saved = await saveModel(store, student, { name: training ? `${run.name} (trained)` : `${run.name} (student)`, source: training ? 'trained' : 'student', inputRange: run.spec.inputRange });
         student.dispose();
-        run = await updateRun(store, runId, { status: 'done', report: result ?? undefined, studentModelId: saved.id, stage: 'done' });
+        run = await updateRun(store, runId, { status: 'done', report: result ?? undefined, trained, samples, studentModelId: saved.id, stage: 'done' });
         await checkpoints.clear();
       } finally {
         model.dispose();
@@ -268,7 +345,7 @@ const api = {
     const model = await loadModel(store, modelId);
     const record = (await store.get('models', modelId))!;
     const files = await saveModelToFiles(model);
-    const { train, test } = await loadDataset(datasetId, size, record.inputRange, model.inputs[0].shape[3]!, model.outputs[0].shape[3]!);
+    const { train, test } = await loadDataset(datasetId, { size, jitter: 0, inputRange: record.inputRange }, model.inputs[0].shape[3]!, model.outputs[0].shape[3]!);
     const inputs = tf.concat([test.inputs, tf.slice(train.inputs, 0, Math.min(8 - test.length, train.length))]) as tf.Tensor4D;
     const reference = predictAll(model, inputs);
     try {

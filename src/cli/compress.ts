@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend, type BackendName } from '../core/backend';
 import { readChannelGraph } from '../core/graph/channel-graph';
-import { ImageDataset, parseRange, rangeWidth } from '../core/data/dataset';
+import { defaultHeldOut, ImageDataset, parseRange, rangeWidth, trainingSets } from '../core/data/dataset';
 import { DEFAULT_SPEC, PipelineStopped, readRunMeta, runPipeline, type PipelineResult, type Progress, type RunReport, type RunSpec } from '../core/compress/pipeline';
 import { parseBudget } from '../core/compress/prune';
 import { formatCount } from '../core/measure/cost';
@@ -33,16 +33,13 @@ interface CliRun {
 }
 
 function heldOutCount(values: Values, n: number): number {
-  return int(values, 'held-out') ?? Math.min(8, Math.max(1, Math.round(n * 0.1)));
+  return int(values, 'held-out') ?? defaultHeldOut(n);
 }
 
 async function loadData(run: CliRun, spec: RunSpec, inChannels: number, outChannels: number) {
   const { inputs, targets } = await readImageFolders(run.data, run.targets);
   if (inputs.length < 2) throw new Error(`Need at least 2 images in '${run.data}' (one is held out for evaluation)`);
-  const all = ImageDataset.fromImages(inputs, targets, spec.size, spec.inputRange, inChannels, outChannels);
-  const { train, test } = all.split(Math.min(run.heldOut, inputs.length - 1));
-  all.dispose();
-  return { train, test };
+  return trainingSets(inputs, targets, { size: spec.size, jitter: spec.jitter, range: spec.inputRange, heldOut: run.heldOut, inChannels, outChannels });
 }
 
 function stageLine(p: Progress): string {

@@ -7,6 +7,8 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { RunReport, RunSpec } from '../core/compress/pipeline';
+import type { TaskName } from '../core/data/tasks';
+import type { QualityPair } from '../core/measure/quality';
 
 export const DB_NAME = 'alap-studio';
 export const DB_VERSION = 1;
@@ -20,6 +22,13 @@ export interface DatasetRecord {
   createdAt: number;
   /** Total bytes of the stored blobs. */
   bytes: number;
+  /** The last `heldOut` images are for evaluation only (absent in older records: defaultHeldOut). */
+  heldOut?: number;
+  /** Built-in task it was generated from, and at what size. */
+  task?: TaskName;
+  size?: number;
+  /** False while a generation is still writing chunks (or was cut off: the images so far are kept). */
+  complete?: boolean;
 }
 
 export interface ImageRecord {
@@ -33,7 +42,10 @@ export interface ImageRecord {
 export interface ModelRecord {
   id: string;
   name: string;
-  source: 'zoo' | 'import' | 'student';
+  /** preset: a shipped base model; trained: a base model trained in the studio. */
+  source: 'zoo' | 'import' | 'preset' | 'trained' | 'student';
+  /** Preset task and the shipped model's info.json (training command, held-out quality). */
+  preset?: { task: TaskName; info: Record<string, unknown> };
   createdAt: number;
   modelJson: string;
   /** Weight shards concatenated in manifest order (what tf.io.fromMemory takes). */
@@ -57,7 +69,11 @@ export interface RunRecord {
   step?: number;
   error?: string;
   report?: RunReport;
+  /** Held-out quality of a base-training run (task 'train'). */
+  trained?: QualityPair;
   studentModelId?: string;
+  /** Held-out inputs, targets and model outputs as PNG blobs, for the results page. */
+  samples?: { columns: string[]; rows: { name: string; cells: Blob[] }[] };
 }
 
 export interface CheckpointRecord {

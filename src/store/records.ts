@@ -3,7 +3,7 @@
  * runs. Used by the pipeline worker and the pages (browser only).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { RawImage } from '../core/data/dataset';
+import { defaultHeldOut, type RawImage } from '../core/data/dataset';
 import { loadModelFromFiles, saveModelToFiles } from '../core/io/model-files';
 import { newId, storageError, type DatasetRecord, type ImageRecord, type ModelRecord, type RunRecord, type StudioDB } from './db';
 
@@ -36,33 +36,47 @@ export async function decodeBlob(blob: Blob, name: string): Promise<RawImage> {
   return { name, width: canvas.width, height: canvas.height, channels: 4, data: new Uint8Array(data.buffer) };
 }
 
-export async function saveDataset(db: StudioDB, name: string, pairs: { name: string; input: Blob; target: Blob | null }[]): Promise<DatasetRecord> {
-  const record: DatasetRecord = {
-    id: newId('data'),
-    name,
-    kind: pairs.every((p) => p.target) ? 'paired' : 'unpaired',
-    count: pairs.length,
-    createdAt: Date.now(),
-    bytes: pairs.reduce((s, p) => s + p.input.size + (p.target?.size ?? 0), 0),
+export type ImagePair = { name: string; input: Blob; target: Blob | null };
+
+/** A new, empty dataset record (stored by the first `appendImages`). */
+export function newDataset(name: string, kind: DatasetRecord['kind'], extra: Partial<DatasetRecord> = {}): DatasetRecord {
+  return { id: newId('data'), name, kind, count: 0, createdAt: Date.now(), bytes: 0, complete: false, ...extra };
+}
+
+/**
+ * Adds images after the ones stored and updates the record in the same transaction, so the
+ * record never counts images that are not there (a generation cut off keeps what it wrote).
+ */
+export async function appendImages(db: StudioDB, record: DatasetRecord, pairs: ImagePair[], last: boolean): Promise<DatasetRecord> {
+  const next: DatasetRecord = {
+    ...record,
+    count: record.count + pairs.length,
+    bytes: record.bytes + pairs.reduce((s, p) => s + p.input.size + (p.target?.size ?? 0), 0),
+    complete: last,
   };
+  if (last) next.heldOut ??= defaultHeldOut(next.count);
   const tx = db.transaction(['datasets', 'images'], 'readwrite');
   try {
     await Promise.all([
-      tx.objectStore('datasets').put(record),
-      ...pairs.map((p, index) => tx.objectStore('images').put({ datasetId: record.id, index, name: p.name, input: p.input, target: p.target })),
+      tx.objectStore('datasets').put(next),
+      ...pairs.map((p, i) => tx.objectStore('images').put({ datasetId: record.id, index: record.count + i, name: p.name, input: p.input, target: p.target })),
     ]);
     await tx.done;
   } catch (e) {
-    throw storageError(e, `the dataset '${name}'`);
+    throw storageError(e, `the dataset '${record.name}'`);
   }
-  return record;
+  return next;
+}
+
+export function saveDataset(db: StudioDB, name: string, pairs: ImagePair[], extra: Partial<DatasetRecord> = {}): Promise<DatasetRecord> {
+  return appendImages(db, newDataset(name, pairs.every((p) => p.target) ? 'paired' : 'unpaired', extra), pairs, true);
 }
 
 export async function loadImages(db: StudioDB, datasetId: string): Promise<ImageRecord[]> {
   return db.getAllFromIndex('images', 'byDataset', datasetId);
 }
 
-export async function saveModel(db: StudioDB, model: tf.LayersModel, meta: Pick<ModelRecord, 'name' | 'source' | 'inputRange'>): Promise<ModelRecord> {
+export async function saveModel(db: StudioDB, model: tf.LayersModel, meta: Pick<ModelRecord, 'name' | 'source' | 'inputRange' | 'preset'>): Promise<ModelRecord> {
   const files = await saveModelToFiles(model);
   const weights = files.shards.get('weights.bin')!;
   const record: ModelRecord = {

@@ -4,7 +4,6 @@
  */
 import * as Comlink from 'comlink';
 import type { PipelineApi } from '../../workers/pipeline.worker';
-import type { Progress } from '../core/compress/pipeline';
 import { DEFAULT_SPEC, type RunSpec } from '../core/compress/spec';
 import { newId, openStudioDB, type RunRecord, type StudioDB } from '../store/db';
 
@@ -35,7 +34,8 @@ export async function createRun(name: string, datasetId: string, modelId: string
   return run;
 }
 
-export function proxyProgress(f: (p: Progress) => void) {
+/** A callback the worker can call back across the message channel. */
+export function proxyProgress<F extends (...args: never[]) => void>(f: F) {
   return Comlink.proxy(f);
 }
 

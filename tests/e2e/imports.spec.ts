@@ -1,6 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs';
 import { encodePng } from '../../src/cli/images';
+import { proceduralFaces } from '../../src/core/data/faces';
 import { saveModelToFiles } from '../../src/core/io/model-files';
 import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
 
@@ -73,6 +74,33 @@ test('side-by-side AB images are split into pairs', async ({ page }) => {
   await expect(page.getByTestId('datasets')).toContainText('2 paired images');
   const sizes = await page.getByTestId('preview').locator('img').evaluateAll((imgs) => imgs.map((i) => `${(i as HTMLImageElement).naturalWidth}x${(i as HTMLImageElement).naturalHeight}`));
   expect(sizes).toEqual(['16x16', '16x16', '16x16', '16x16']);
+});
+
+test('CelebAMask-style label maps become colour-coded inputs; a map with a value above the class count is left out', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  const faces = proceduralFaces(3, 16, 2);
+  const labelPng = (labels: Uint8Array) => ({ mimeType: 'image/png', buffer: encodePng(16, 16, 1, labels) });
+  const broken = faces[2].labels.slice();
+  broken[5] = 12;
+  await page.getByTestId('import-mode').selectOption('labels');
+  await page.getByTestId('label-classes').fill('9');
+  await page.getByTestId('import-inputs').setInputFiles([
+    { name: 'f0.png', ...labelPng(faces[0].labels) },
+    { name: 'f1.png', ...labelPng(faces[1].labels) },
+    { name: 'f2.png', ...labelPng(broken) },
+  ]);
+  await page.getByTestId('import-targets').setInputFiles(faces.map((f, i) => ({ name: `f${i}.png`, mimeType: 'image/png', buffer: encodePng(16, 16, 3, f.face.data) })));
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await expect(page.getByTestId('import-errors')).toContainText("'f2.png' has the value 12 at pixel (5, 0), not a class index below 9");
+  await expect(page.getByTestId('datasets')).toContainText('2 paired images');
+  // The stored input is the colour map the built-in mask -> face data uses.
+  const stored = await page.getByTestId('preview').locator('img').first().evaluate(async (img: HTMLImageElement) => {
+    await img.decode();
+    const c = new OffscreenCanvas(img.naturalWidth, img.naturalHeight).getContext('2d')!;
+    c.drawImage(img, 0, 0);
+    return Array.from(c.getImageData(0, 0, img.naturalWidth, img.naturalHeight).data).filter((_, i) => i % 4 !== 3);
+  });
+  expect(stored).toEqual(Array.from(faces[0].labelColours.data));
 });
 
 test('model import: a good model is described; broken, incomplete and unsupported ones are refused and change nothing', async ({ page }) => {

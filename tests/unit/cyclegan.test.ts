@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/core/backend';
 import { ImageDataset } from '../../src/core/data/dataset';
-import { nightStyle, unpairedDomains } from '../../src/core/data/unpaired';
+import { generateTask } from '../../src/core/data/tasks';
+import { nightStyle } from '../../src/core/data/unpaired';
 import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
 import { CycleGanTrainer } from '../../src/core/train/cyclegan';
 import { Rng } from '../../src/core/train/rng';
@@ -14,9 +15,9 @@ beforeAll(async () => {
 
 describe('unpaired domains', () => {
   it('are reproducible, differ in style, and are not pairs of each other', () => {
-    const { a, b } = unpairedDomains(6, 24, 3);
-    const again = unpairedDomains(6, 24, 3);
-    expect(again.b.map((x) => Array.from(x.data))).toEqual(b.map((x) => Array.from(x.data)));
+    const { inputs: a, targets: b } = generateTask('unpaired', 6, 24, 3);
+    const again = generateTask('unpaired', 6, 24, 3).targets;
+    expect(again.map((x) => Array.from(x.data))).toEqual(b.map((x) => Array.from(x.data)));
     const mean = (imgs: typeof a, c: number) => imgs.reduce((s, img) => s + img.data.filter((_, i) => i % 3 === c).reduce((t, v) => t + v, 0), 0) / (imgs.length * 24 * 24);
     expect(mean(b, 0)).toBeLessThan(mean(a, 0) / 2); // night is darker in red
     a.forEach((img, i) => expect(Array.from(nightStyle(img).data)).not.toEqual(Array.from(b[i].data)));
@@ -26,7 +27,7 @@ describe('unpaired domains', () => {
 describe('CycleGAN training', () => {
   it('cycle loss decreases on a tiny run and no tensors leak', async () => {
     const size = 16;
-    const { a, b } = unpairedDomains(12, size, 5);
+    const { inputs: a, targets: b } = generateTask('unpaired', 12, size, 5);
     const A = ImageDataset.fromImages(a, null, size, '-1,1');
     const B = ImageDataset.fromImages(b, null, size, '-1,1');
     const spec = defaultSpec('resnet', { ngf: 4, depth: 1, size });

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { cartoonize } from '../../src/core/data/cartoon';
 import { FACE_CLASSES, FACE_CLASS_COLOURS, labelsToOneHot, proceduralFaces } from '../../src/core/data/faces';
 import { syntheticShapes } from '../../src/core/data/synthetic';
-import { generateTask, TASKS } from '../../src/core/data/tasks';
+import { generateTask, taskItems, TASKS } from '../../src/core/data/tasks';
+import { colourLabelMap, labelPalette } from '../../src/core/data/labels';
+import * as tf from '@tensorflow/tfjs';
+import { trainingSets, type RawImage } from '../../src/core/data/dataset';
+import { Rng } from '../../src/core/train/rng';
 
 /** FNV-1a of bytes: a fixture that changes whenever a generator's output does. */
 function fnv1a(...arrays: Uint8Array[]): string {
@@ -33,6 +37,21 @@ describe('procedural data is reproducible', () => {
 
 // Recorded from this repo's generators; update deliberately when a generator changes.
 const FIXTURES = { faces: '2f26b27b', shapes: '26fa573e', cartoon: '4d3d5a9b' };
+const TASK_FIXTURES = { shapes: 'e03de4ae', 'mask-to-face': 'b0210614', 'face-to-cartoon': 'a1288577', unpaired: 'cc778e23' };
+
+describe('built-in tasks are reproducible', () => {
+  it.each(TASKS)('%s: five items for seed 3 match the stored hash', (task) => {
+    const d = generateTask(task, 5, 24, 3);
+    expect(fnv1a(...d.inputs.map((i) => i.data), ...d.targets.map((i) => i.data))).toBe(TASK_FIXTURES[task]);
+  });
+
+  it('drawing items lazily in chunks gives the same images as drawing them at once', () => {
+    const items = taskItems('mask-to-face', 20, 4);
+    const chunks = [0, 1, 2].flatMap(() => Array.from({ length: 3 }, () => items.next().value!));
+    const whole = generateTask('mask-to-face', 9, 20, 4);
+    expect(chunks.map(([x, y]) => fnv1a(x.data, y.data))).toEqual(whole.inputs.map((x, i) => fnv1a(x.data, whole.targets[i].data)));
+  });
+});
 
 describe('face labels', () => {
   it('every class appears across a few faces, and the colour map encodes the labels', () => {
@@ -85,5 +104,51 @@ describe('built-in tasks', () => {
     const palette = new Set(Object.values(FACE_CLASS_COLOURS).map((c) => c.join()));
     const d = masks.inputs[0].data;
     for (let i = 0; i < d.length; i += 3) expect(palette.has(`${d[i]},${d[i + 1]},${d[i + 2]}`)).toBe(true);
+  });
+});
+
+describe('label maps (CelebAMask-HQ style)', () => {
+  const grey = (values: number[], width: number): RawImage => ({ name: 'mask.png', width, height: values.length / width, channels: 1, data: Uint8Array.from(values) });
+
+  it('draws class k in palette colour k; the first colours are the procedural faces\'', () => {
+    const palette = labelPalette(19);
+    expect(palette.slice(0, FACE_CLASSES.length)).toEqual(FACE_CLASSES.map((c) => FACE_CLASS_COLOURS[c]));
+    expect(new Set(palette.map((c) => c.join())).size).toBe(19);
+    const img = colourLabelMap(grey([0, 1, 18, 2], 2), 19);
+    expect(Array.from(img.data)).toEqual([...palette[0], ...palette[1], ...palette[18], ...palette[2]]);
+    // The procedural faces' labels, written as a grey label PNG, come back as their colour map.
+    const face = proceduralFaces(1, 16, 3)[0];
+    expect(Array.from(colourLabelMap(grey(Array.from(face.labels), 16), 9).data)).toEqual(Array.from(face.labelColours.data));
+  });
+
+  it('refuses values that are not class indices and colour images, naming the file and pixel', () => {
+    expect(() => colourLabelMap(grey([0, 1, 9, 2], 2), 9)).toThrow("'mask.png' has the value 9 at pixel (0, 1), not a class index below 9");
+    const rgb: RawImage = { name: 'photo.png', width: 1, height: 1, channels: 3, data: Uint8Array.from([10, 20, 30]) };
+    expect(() => colourLabelMap(rgb, 19)).toThrow("'photo.png' is a colour image, not a label map");
+    expect(() => labelPalette(1)).toThrow('from 2 to 256');
+  });
+});
+
+describe('augmentation', () => {
+  it('jitter stores training images larger and crops input and target at the same random offset; held-out images stay at size', async () => {
+    await tf.setBackend('cpu');
+    const { inputs } = generateTask('shapes', 6, 20, 2);
+    const { train, test } = trainingSets(inputs, inputs, { size: 16, jitter: 0.25, range: '-1,1', heldOut: 2 });
+    expect(train.inputs.shape).toEqual([4, 20, 20, 3]);
+    expect(test.inputs.shape).toEqual([2, 16, 16, 3]);
+    const rng = new Rng(3);
+    const crops = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const { x, y } = train.batch(rng, 2, true, 16);
+      expect(x.shape).toEqual([2, 16, 16, 3]);
+      expect(await tf.sub(x, y!).abs().max().data()).toEqual(new Float32Array([0]));
+      crops.add(Array.from(await x.sum([1, 2, 3]).data()).join());
+      tf.dispose([x, y!]);
+    }
+    expect(crops.size).toBeGreaterThan(3);
+    // Without jitter the batch is whole images: the same draw as before crops existed.
+    const plain = trainingSets(inputs, inputs, { size: 16, range: '-1,1', heldOut: 2 }).train;
+    expect(plain.batch(new Rng(1), 2, false, 16).x.shape).toEqual([2, 16, 16, 3]);
+    [train, test, plain].forEach((d) => d.dispose());
   });
 });

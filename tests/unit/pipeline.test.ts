@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/core/backend';
-import { ImageDataset } from '../../src/core/data/dataset';
+import { ImageDataset, trainingSets } from '../../src/core/data/dataset';
 import { syntheticShapes } from '../../src/core/data/synthetic';
 import { DEFAULT_SPEC, PipelineStopped, runPipeline, type Progress, type RunSpec } from '../../src/core/compress/pipeline';
 import { MemoryCheckpointStore, type CheckpointStore } from '../../src/core/io/checkpoint';
@@ -21,7 +21,7 @@ beforeAll(async () => {
   tf.env().set('PROD', true);
   await initBackend({ prefer: 'wasm' });
   const { inputs, targets } = syntheticShapes(10, SIZE, 3);
-  ({ train, test } = ImageDataset.fromImages(inputs, targets, SIZE, '-1,1').split(3));
+  ({ train, test } = trainingSets(inputs, targets, { size: SIZE, range: '-1,1', heldOut: 3 }));
   unpairedTrain = new ImageDataset(train.inputs, null, '-1,1', train.names);
 });
 

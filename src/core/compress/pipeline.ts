@@ -19,7 +19,8 @@ import {
   type CheckpointStore,
   type NamedTensor,
 } from '../io/checkpoint';
-import { rangeWidth, toBytes, type ImageDataset } from '../data/dataset';
+import { rangeWidth, type ImageDataset } from '../data/dataset';
+import { toRgba } from '../measure/samples';
 import { l1, lsganDiscriminator, lsganGenerator, ssimLoss, weighted } from '../train/losses';
 import { Rng } from '../train/rng';
 import { GroupSparsity } from './condense';
@@ -334,7 +335,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const firstStep = state.step;
     let deadGroups: number | undefined;
     while (state.step < steps) {
-      const { x, y } = opts.train.batch(rng, spec.batchSize, spec.flip);
+      const { x, y } = opts.train.batch(rng, spec.batchSize, spec.flip, spec.size);
       const reference = tf.tidy(() => {
         if (stage === 'train') return y!;
         if (stage === 'condense') return y ?? (original.predict(x) as tf.Tensor4D);
@@ -419,17 +420,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const reference = teacherModel ? (teacherModel.predict(x) as tf.Tensor4D) : opts.test.targets ? (tf.slice(opts.test.targets, 0, 1) as tf.Tensor4D) : null;
     const output = current.predict(x) as tf.Tensor4D;
     const [, height, width] = x.shape;
-    const rgba = async (t: tf.Tensor4D) => {
-      const rgb = tf.tidy(() => {
-        const bytes = toBytes(t, spec.inputRange).squeeze([0]) as tf.Tensor3D;
-        const c = bytes.shape[2];
-        const three = c >= 3 ? tf.slice(bytes, [0, 0, 0], [height, width, 3]) : tf.tile(tf.slice(bytes, [0, 0, 0], [height, width, 1]), [1, 1, 3]);
-        return tf.concat([three, tf.fill([height, width, 1], 255)], 2);
-      });
-      const data = new Uint8ClampedArray(await rgb.data());
-      rgb.dispose();
-      return data;
-    };
+    const rgba = (t: tf.Tensor4D) => toRgba(t, spec.inputRange);
     const result = { width, height, input: await rgba(x), reference: reference ? await rgba(reference) : null, output: await rgba(output) };
     tf.dispose([x, reference, output] as tf.TensorContainer);
     return result;

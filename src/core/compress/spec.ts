@@ -21,7 +21,9 @@ export interface RunSpec {
   teacher: 'condensed' | 'original';
   /** Loss weights. output: L1 to the reference (targets or teacher). */
   loss: { output: number; ssim: number; feature: number; groundTruth: number; adversarial: number };
+  /** Augmentation: random left-right flips; resize to size * (1 + jitter), then random size crops. */
   flip: boolean;
+  jitter: number;
   checkpointEvery: number;
   /** Steps between sample images in progress reports (0: none). */
   sampleEvery: number;
@@ -41,6 +43,7 @@ export const DEFAULT_SPEC: RunSpec = {
   teacher: 'condensed',
   loss: { output: 1, ssim: 0.2, feature: 1, groundTruth: 0, adversarial: 0 },
   flip: true,
+  jitter: 0,
   checkpointEvery: 50,
   sampleEvery: 50,
   latencyRuns: 10,

@@ -93,28 +93,21 @@ export class ImageDataset {
     return new ImageDataset(stack(inputs, inChannels), targets ? stack(targets, outChannels) : null, range, inputs.map((i) => i.name));
   }
 
-  /** Splits off the last `heldOut` images (a fixed split, so reports are comparable). */
-  split(heldOut: number): { train: ImageDataset; test: ImageDataset } {
-    const n = this.inputs.shape[0];
-    const k = Math.min(Math.max(heldOut, 1), n - 1);
-    if (n < 2) throw new Error('Need at least 2 images to hold some out for evaluation');
-    const part = (start: number, len: number) =>
-      new ImageDataset(
-        tf.slice(this.inputs, start, len),
-        this.targets ? tf.slice(this.targets, start, len) : null,
-        this.range,
-        this.names.slice(start, start + len),
-      );
-    return { train: part(0, n - k), test: part(n - k, k) };
-  }
-
-  /** A random batch (with replacement), optionally flipped left-right per sample. */
-  batch(rng: Rng, batchSize: number, flip = false): { x: tf.Tensor4D; y: tf.Tensor4D | null } {
+  /**
+   * A random batch (with replacement). Per sample, optionally flipped left-right and, when the
+   * images are stored larger than `crop`, cut at a random offset to `crop` pixels (pix2pix's
+   * "resize, then random crop" jitter). Input and target get the same flip and offset.
+   */
+  batch(rng: Rng, batchSize: number, flip = false, crop?: number): { x: tf.Tensor4D; y: tf.Tensor4D | null } {
     const idx = Array.from({ length: batchSize }, () => rng.int(this.length));
     const flips = idx.map(() => flip && rng.next() < 0.5);
+    const side = this.inputs.shape[1];
+    const c = Math.min(crop ?? side, side);
+    const offsets = c < side ? idx.map(() => [rng.int(side - c + 1), rng.int(side - c + 1)]) : null;
     const pick = (t: tf.Tensor4D) =>
       tf.tidy(() => {
-        const b = tf.gather(t, idx) as tf.Tensor4D;
+        let b = tf.gather(t, idx) as tf.Tensor4D;
+        if (offsets) b = tf.concat(offsets.map(([y, x], i) => tf.slice(b, [i, y, x, 0], [1, c, c, -1]))) as tf.Tensor4D;
         if (!flips.some(Boolean)) return b;
         const mask = tf.tensor(flips.map((f) => (f ? 1 : 0)), [batchSize, 1, 1, 1]);
         return tf.add(tf.mul(tf.reverse(b, 2), mask), tf.mul(b, tf.sub(1, mask))) as tf.Tensor4D;
@@ -126,4 +119,36 @@ export class ImageDataset {
     this.inputs.dispose();
     this.targets?.dispose();
   }
+}
+
+/** The held-out images of a dataset of `n`: a tenth, at least 1 and at most 8 (a fixed split). */
+export function defaultHeldOut(n: number): number {
+  return Math.min(8, Math.max(1, Math.round(n / 10)));
+}
+
+export interface TrainingSetOptions {
+  /** Crop size the model trains and is evaluated at. */
+  size: number;
+  /** Extra fraction the training images are resized to before a random `size` crop (0: none). */
+  jitter?: number;
+  range: InputRange;
+  /** The last `heldOut` images are kept out of training for evaluation. */
+  heldOut: number;
+  inChannels?: number;
+  outChannels?: number;
+}
+
+/**
+ * Training and held-out sets from decoded images: the held-out images at `size`, the training
+ * images at `size * (1 + jitter)` so batches can be randomly cropped to `size`.
+ */
+export function trainingSets(inputs: RawImage[], targets: RawImage[] | null, o: TrainingSetOptions): { train: ImageDataset; test: ImageDataset } {
+  const n = inputs.length;
+  if (n < 2) throw new Error('The dataset needs at least 2 images (one is held out for evaluation)');
+  if (targets && targets.length !== n) throw new Error(`Dataset has ${n} inputs but ${targets.length} targets`);
+  const k = Math.min(Math.max(o.heldOut, 1), n - 1);
+  const loadSize = Math.round(o.size * (1 + (o.jitter ?? 0)));
+  const part = (from: number, to: number, size: number) =>
+    ImageDataset.fromImages(inputs.slice(from, to), targets?.slice(from, to) ?? null, size, o.range, o.inChannels, o.outChannels);
+  return { train: part(0, n - k, loadSize), test: part(n - k, n, o.size) };
 }

@@ -7,9 +7,10 @@
  */
 import { cartoonize } from './cartoon';
 import type { RawImage } from './dataset';
-import { proceduralFaces } from './faces';
-import { syntheticShapes } from './synthetic';
-import { unpairedDomains } from './unpaired';
+import { renderFace } from './faces';
+import { syntheticShapePair } from './synthetic';
+import { nightStyle, NIGHT_SEED_OFFSET } from './unpaired';
+import { Rng } from '../train/rng';
 
 export const TASKS = ['shapes', 'mask-to-face', 'face-to-cartoon', 'unpaired'] as const;
 export type TaskName = (typeof TASKS)[number];
@@ -23,25 +24,40 @@ export interface TaskData {
   folders: [string, string];
 }
 
-export function generateTask(task: TaskName, count: number, size: number, seed: number): TaskData {
-  switch (task) {
-    case 'shapes': {
-      const { inputs, targets } = syntheticShapes(count, size, seed);
-      return { kind: 'paired', inputs, targets, folders: ['inputs', 'targets'] };
+export const taskKind = (task: TaskName): TaskData['kind'] => (task === 'unpaired' ? 'unpaired' : 'paired');
+export const taskFolders = (task: TaskName): [string, string] => (task === 'unpaired' ? ['a', 'b'] : ['inputs', 'targets']);
+
+export function checkTask(task: string): TaskName {
+  if (!TASKS.includes(task as TaskName)) throw new Error(`Unknown task '${task}'; built-in tasks: ${TASKS.join(', ')}`);
+  return task as TaskName;
+}
+
+/**
+ * The task's images one item at a time, endlessly: [input, target] for paired tasks, [A image,
+ * B image] (unrelated) for the unpaired one. Lazy, so a large dataset can be generated and stored
+ * in chunks; the first `n` items are the same however they are drawn.
+ */
+export function* taskItems(task: TaskName, size: number, seed: number): Generator<[RawImage, RawImage]> {
+  checkTask(task);
+  const rng = new Rng(seed);
+  const night = new Rng(seed + NIGHT_SEED_OFFSET);
+  for (let i = 0; ; i++) {
+    const id = String(i).padStart(4, '0');
+    if (task === 'shapes') {
+      const { input, target } = syntheticShapePair(size, rng, `shapes-${id}`);
+      yield [input, target];
+    } else if (task === 'unpaired') {
+      const day = syntheticShapePair(size, rng, `day-${id}`).target;
+      yield [day, nightStyle(syntheticShapePair(size, night, `night-${id}`).target)];
+    } else {
+      const face = renderFace(size, rng, `face-${id}`);
+      yield task === 'mask-to-face' ? [face.labelColours, face.face] : [face.face, cartoonize(face.face)];
     }
-    case 'mask-to-face': {
-      const faces = proceduralFaces(count, size, seed);
-      return { kind: 'paired', inputs: faces.map((f) => f.labelColours), targets: faces.map((f) => f.face), folders: ['inputs', 'targets'] };
-    }
-    case 'face-to-cartoon': {
-      const faces = proceduralFaces(count, size, seed).map((f) => f.face);
-      return { kind: 'paired', inputs: faces, targets: faces.map((f) => cartoonize(f)), folders: ['inputs', 'targets'] };
-    }
-    case 'unpaired': {
-      const { a, b } = unpairedDomains(count, size, seed);
-      return { kind: 'unpaired', inputs: a, targets: b, folders: ['a', 'b'] };
-    }
-    default:
-      throw new Error(`Unknown task '${String(task)}'; built-in tasks: ${TASKS.join(', ')}`);
   }
+}
+
+export function generateTask(task: TaskName, count: number, size: number, seed: number): TaskData {
+  const items = taskItems(task, size, seed);
+  const pairs = Array.from({ length: count }, () => items.next().value as [RawImage, RawImage]);
+  return { kind: taskKind(task), inputs: pairs.map((p) => p[0]), targets: pairs.map((p) => p[1]), folders: taskFolders(task) };
 }

@@ -2,10 +2,12 @@
  * Two procedural image domains with a clear style difference and no pairing, for CycleGAN-style
  * translation: A is the daylight shapes painting, B the same kind of scene in a "night" palette
  * (dark blue sky, dimmed and tinted shapes). A and B are drawn from different seeds, so no image
- * in B is the translation of one in A.
+ * in B is the translation of one in A (see `taskItems('unpaired', …)`).
  */
 import type { RawImage } from './dataset';
-import { syntheticShapes } from './synthetic';
+
+/** Domain B's scenes come from seed + this offset. */
+export const NIGHT_SEED_OFFSET = 7919;
 
 /** The night palette: a fixed per-pixel colour transform (learnable, but not by copying). */
 export function nightStyle(img: RawImage): RawImage {
@@ -17,10 +19,4 @@ export function nightStyle(img: RawImage): RawImage {
     data[i * 3 + 2] = Math.min(255, Math.round(0.3 * b + 0.2 * g + 50));
   }
   return { ...img, channels: 3, data };
-}
-
-export function unpairedDomains(count: number, size: number, seed: number): { a: RawImage[]; b: RawImage[] } {
-  const a = syntheticShapes(count, size, seed).targets.map((img) => ({ ...img, name: img.name.replace('shapes', 'day') }));
-  const b = syntheticShapes(count, size, seed + 7919).targets.map((img) => ({ ...nightStyle(img), name: img.name.replace('shapes', 'night') }));
-  return { a, b };
 }

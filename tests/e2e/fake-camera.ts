@@ -1,0 +1,38 @@
+/**
+ * A .y4m video for Chromium's fake camera (`--use-file-for-fake-video-capture`): procedural faces
+ * moving across the frame. y4m is a header line, then per frame `FRAME\n` + Y, U, V planes (4:2:0).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { proceduralFaces } from '../../src/core/data/faces';
+
+export function writeFakeCamera(frames = 20, width = 320, height = 240, fps = 15): string {
+  const file = path.join(os.tmpdir(), 'alap-e2e', `camera-${width}x${height}-${frames}.y4m`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  const faces = proceduralFaces(4, height, 1);
+  const chunks: Buffer[] = [Buffer.from(`YUV4MPEG2 W${width} H${height} F${fps}:1 Ip A1:1 C420jpeg\n`)];
+  for (let f = 0; f < frames; f++) {
+    const face = faces[f % faces.length].face;
+    const shift = Math.round(((width - height) * f) / frames);
+    const y = Buffer.alloc(width * height);
+    const u = Buffer.alloc((width / 2) * (height / 2));
+    const v = Buffer.alloc((width / 2) * (height / 2));
+    for (let row = 0; row < height; row++) {
+      for (let col = 0; col < width; col++) {
+        const x = col - shift;
+        const o = (row * height + x) * 3;
+        const [r, g, b] = x >= 0 && x < height ? [face.data[o], face.data[o + 1], face.data[o + 2]] : [40, 60, 90];
+        y[row * width + col] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+        if (row % 2 === 0 && col % 2 === 0) {
+          const i = (row / 2) * (width / 2) + col / 2;
+          u[i] = Math.max(0, Math.min(255, Math.round(128 - 0.168736 * r - 0.331264 * g + 0.5 * b)));
+          v[i] = Math.max(0, Math.min(255, Math.round(128 + 0.5 * r - 0.418688 * g - 0.081312 * b)));
+        }
+      }
+    }
+    chunks.push(Buffer.from('FRAME\n'), y, u, v);
+  }
+  writeFileSync(file, Buffer.concat(chunks));
+  return file;
+}

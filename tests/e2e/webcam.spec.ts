@@ -1,0 +1,42 @@
+import { expect, test } from '@playwright/test';
+import config from '../../playwright.config';
+import { writeFakeCamera } from './fake-camera';
+
+const camera = writeFakeCamera();
+const base = config.use!.launchOptions!;
+test.use({
+  launchOptions: { ...base, args: [...(base.args ?? []), '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${camera}`] },
+});
+
+test.beforeEach(({}, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'capture does not depend on the backend');
+});
+
+test('webcam frames are captured into a face -> cartoon dataset', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  await page.getByTestId('camera-start').click();
+  await page.getByLabel('Frames').fill('6');
+  await page.getByTestId('camera-capture').click();
+  await expect(page.getByTestId('datasets')).toContainText('Webcam -> cartoon (6 x 64px', { timeout: 60_000 });
+  await expect(page.getByTestId('datasets')).toContainText('6 paired images (5 train, 1 held out)');
+  // Inputs are camera frames (the fake camera's faces, not blank), targets their cartoons.
+  const images = page.getByTestId('preview').locator('img');
+  await expect(images).toHaveCount(12);
+  const stats = await images.evaluateAll((imgs) =>
+    Promise.all(
+      imgs.slice(0, 2).map(async (i) => {
+        const img = i as HTMLImageElement;
+        await img.decode();
+        const c = new OffscreenCanvas(64, 64).getContext('2d')!;
+        c.drawImage(img, 0, 0);
+        const d = c.getImageData(0, 0, 64, 64).data;
+        const values = new Set<number>();
+        for (let p = 0; p < d.length; p += 4) values.add((d[p] << 16) | (d[p + 1] << 8) | d[p + 2]);
+        return { size: img.naturalWidth, colours: values.size };
+      }),
+    ),
+  );
+  expect(stats[0].size).toBe(64);
+  expect(stats[0].colours).toBeGreaterThan(50); // a real frame, not a blank canvas
+  expect(stats[1].colours).toBeLessThan(stats[0].colours); // the cartoon flattens colours
+});
