@@ -12,15 +12,15 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../src/core/backend';
 import { ImageDataset, trainingSets } from '../src/core/data/dataset';
-import { generateTask, type TaskName } from '../src/core/data/tasks';
+import { generateTask } from '../src/core/data/tasks';
+import { PRESET_TASKS, presetFor, type Preset, type PresetTask } from '../src/core/models/presets';
 import { DEFAULT_SPEC, runPipeline } from '../src/core/compress/pipeline';
 import { MemoryCheckpointStore } from '../src/core/io/checkpoint';
 import { saveModelToFiles } from '../src/core/io/model-files';
 import { quantizeModelFiles } from '../src/core/io/quantize';
 import { predictAll, quality } from '../src/core/measure/quality';
 import { buildGenerator, defaultSpec } from '../src/core/models/zoo';
-import { CycleGanTrainer } from '../src/core/train/cyclegan';
-import { Rng } from '../src/core/train/rng';
+import { trainCycleGan } from '../src/core/train/cyclegan';
 
 const { values } = parseArgs({
   options: {
@@ -34,16 +34,17 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-const cfg = {
-  size: Number(values.size ?? 64),
-  ngf: Number(values.ngf ?? 16),
-  blocks: Number(values.blocks ?? 6),
+/** The preset's architecture and data (src/core/models/presets.ts) unless overridden. */
+const settings = (preset: Preset) => ({
+  size: Number(values.size ?? preset.size),
+  ngf: Number(values.ngf ?? preset.ngf),
+  blocks: Number(values.blocks ?? preset.blocks),
   steps: Number(values.steps ?? 1200),
   cycleSteps: Number(values['cycle-steps'] ?? 600),
-  images: Number(values.images ?? 160),
+  images: Number(values.images ?? preset.images),
   seed: 1,
-};
-const only = (values.only?.split(',') ?? ['mask-to-face', 'face-to-cartoon', 'unpaired']) as TaskName[];
+});
+const only = (values.only?.split(',') ?? PRESET_TASKS).map(presetFor);
 const outRoot = values.out ?? path.join('public', 'models');
 
 tf.env().set('PROD', true);
@@ -51,7 +52,7 @@ const info = await initBackend({ prefer: 'wasm' });
 const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 const command = `npx tsx bench/train-presets.ts ${process.argv.slice(2).join(' ')}`.trim();
 
-async function write(task: TaskName, model: tf.LayersModel, extra: Record<string, unknown>) {
+async function write(task: PresetTask, cfg: ReturnType<typeof settings>, model: tf.LayersModel, extra: Record<string, unknown>) {
   const dir = path.join(outRoot, task);
   mkdirSync(dir, { recursive: true });
   // float16 weights: half the download, dequantised by tf.loadLayersModel.
@@ -66,8 +67,10 @@ async function write(task: TaskName, model: tf.LayersModel, extra: Record<string
   log(`${task}: wrote ${dir} (${(bytes / 1024).toFixed(0)} KiB)`);
 }
 
-const zoo = defaultSpec('resnet', { ngf: cfg.ngf, depth: cfg.blocks, size: null, seed: cfg.seed });
-for (const task of only) {
+for (const preset of only) {
+  const { task } = preset;
+  const cfg = settings(preset);
+  const zoo = defaultSpec(preset.arch, { ngf: cfg.ngf, depth: cfg.blocks, size: null, seed: cfg.seed });
   const data = generateTask(task, cfg.images, cfg.size, cfg.seed);
   const started = performance.now();
   if (data.kind === 'paired') {
@@ -91,21 +94,19 @@ for (const task of only) {
     const predicted = predictAll(student, test.inputs);
     const heldOut = await quality(predicted, test.targets!, 2);
     predicted.dispose();
-    await write(task, student, { steps: cfg.steps, trainPairs: train.length, heldOutPairs: test.length, heldOut, seconds: (performance.now() - started) / 1000 });
+    await write(task, cfg, student, { steps: cfg.steps, trainPairs: train.length, heldOutPairs: test.length, heldOut, seconds: (performance.now() - started) / 1000 });
   } else {
     const A = ImageDataset.fromImages(data.inputs, null, cfg.size, '-1,1');
     const B = ImageDataset.fromImages(data.targets, null, cfg.size, '-1,1');
-    const trainer = new CycleGanTrainer(buildGenerator(zoo), buildGenerator({ ...zoo, seed: cfg.seed + 1 }), cfg.size);
-    const rng = new Rng(cfg.seed);
-    let losses = { cycle: NaN, generator: NaN };
-    for (let i = 1; i <= cfg.cycleSteps; i++) {
-      const a = A.batch(rng, 1, true).x;
-      const b = B.batch(rng, 1, true).x;
-      losses = await trainer.step(a, b);
-      tf.dispose([a, b]);
-      if (i % 100 === 0 || i === cfg.cycleSteps) log(`${task} ${i}/${cfg.cycleSteps} cycle ${losses.cycle.toFixed(4)} generator ${losses.generator.toFixed(4)}`);
-    }
-    await write(task, trainer.gAB, { direction: 'A (day) -> B (night)', steps: cfg.cycleSteps, images: cfg.images, finalCycleLoss: losses.cycle, seconds: (performance.now() - started) / 1000 });
-    trainer.dispose();
+    const { model, losses } = await trainCycleGan({
+      a: A,
+      b: B,
+      generator: zoo,
+      steps: cfg.cycleSteps,
+      seed: cfg.seed,
+      onReport: (step, l) => log(`${task} ${step}/${cfg.cycleSteps} cycle ${l.cycle.toFixed(4)} generator ${l.generator.toFixed(4)}`),
+    });
+    await write(task, cfg, model, { direction: 'A (day) -> B (night)', steps: cfg.cycleSteps, images: cfg.images, finalCycleLoss: losses.cycle, seconds: (performance.now() - started) / 1000 });
+    model.dispose();
   }
 }

@@ -34,6 +34,10 @@ export const OPTIONS = {
   loss: { type: 'string' },
   spec: { type: 'string' },
   count: { type: 'string' },
+  preset: { type: 'string' },
+  'label-classes': { type: 'string' },
+  flip: { type: 'string' },
+  jitter: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

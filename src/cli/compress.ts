@@ -1,6 +1,7 @@
 /** `alap compress` and `alap train`: the pipeline over image folders, with checkpoints on disk. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend, type BackendName } from '../core/backend';
 import { readChannelGraph } from '../core/graph/channel-graph';
@@ -10,7 +11,11 @@ import { parseBudget } from '../core/compress/prune';
 import { formatCount } from '../core/measure/cost';
 import { measureLatency } from '../core/measure/latency';
 import { predictAll, quality } from '../core/measure/quality';
-import { generateTask, TASKS, type TaskName } from '../core/data/tasks';
+import { generateTask, taskFolders, taskKind, TASKS, type TaskName } from '../core/data/tasks';
+import { colourLabelMap, labelPalette } from '../core/data/labels';
+import { gridImage, sampleGrid } from '../core/measure/samples';
+import { presetFor, type Preset } from '../core/models/presets';
+import { trainCycleGan } from '../core/train/cyclegan';
 import { ARCHS, buildGenerator, defaultSpec, sizeMultiple, type Arch } from '../core/models/zoo';
 import { formatDuration, int, keyValues, nodeBackend, num, progressBar, UsageError, type Values } from './args';
 import { DirCheckpointStore } from './dir-store';
@@ -30,14 +35,21 @@ interface CliRun {
   heldOut: number;
   backend: BackendName;
   force: boolean;
+  /** The inputs are grey label maps with this many classes (drawn in the label palette). */
+  labelClasses?: number;
 }
+
+/** The shipped base models (public/models/<task>), next to the sources in this repository. */
+const SHIPPED_MODELS = fileURLToPath(new URL('../../public/models/', import.meta.url));
 
 function heldOutCount(values: Values, n: number): number {
   return int(values, 'held-out') ?? defaultHeldOut(n);
 }
 
 async function loadData(run: CliRun, spec: RunSpec, inChannels: number, outChannels: number) {
-  const { inputs, targets } = await readImageFolders(run.data, run.targets);
+  const folders = await readImageFolders(run.data, run.targets);
+  const { targets } = folders;
+  const inputs = run.labelClasses ? folders.inputs.map((img) => colourLabelMap(img, run.labelClasses!)) : folders.inputs;
   if (inputs.length < 2) throw new Error(`Need at least 2 images in '${run.data}' (one is held out for evaluation)`);
   return trainingSets(inputs, targets, { size: spec.size, jitter: spec.jitter, range: spec.inputRange, heldOut: run.heldOut, inChannels, outChannels });
 }
@@ -152,7 +164,43 @@ async function specFrom(values: Values, task: RunSpec['task']): Promise<RunSpec>
     budget,
     teacher,
     checkpointEvery: int(values, 'checkpoint-every', base.checkpointEvery)!,
+    flip: values.flip === undefined ? base.flip : yesNo(values.flip, 'flip'),
+    jitter: values.jitter === undefined ? base.jitter : num(values, 'jitter', 0),
   };
+}
+
+function yesNo(text: string, key: string): boolean {
+  if (text !== 'yes' && text !== 'no') throw new UsageError(`--${key} must be yes or no, got '${text}'`);
+  return text === 'yes';
+}
+
+/** Writes `count` images of a built-in task as PNGs into <dir>/<folder A> and <dir>/<folder B>. */
+async function writeTaskData(task: TaskName, count: number, size: number, seed: number, dir: string): Promise<[string, string]> {
+  const data = generateTask(task, count, size, seed);
+  const folders = data.folders.map((f) => path.join(dir, f)) as [string, string];
+  for (const [folder, images] of [[folders[0], data.inputs], [folders[1], data.targets]] as const) {
+    await fs.mkdir(folder, { recursive: true });
+    for (const img of images) await fs.writeFile(path.join(folder, `${img.name}.png`), encodePng(img.width, img.height, img.channels, img.data));
+  }
+  return folders;
+}
+
+/** A preset's data for a run writing to `out`: generated once into <out>-data and reused. */
+async function presetData(preset: Preset, values: Values, out: string): Promise<[string, string]> {
+  const dir = `${out.replace(/\/+$/, '')}-data`;
+  const count = int(values, 'count', preset.images)!;
+  const size = int(values, 'size', preset.size)!;
+  const folders = taskFolders(preset.task).map((f) => path.join(dir, f)) as [string, string];
+  if ((await listImages(folders[0]).catch(() => [])).length === count) return folders;
+  process.stderr.write(`generating ${count} ${preset.label} images at ${size}px into ${dir}\n`);
+  return writeTaskData(preset.task, count, size, int(values, 'seed', 1)!, dir);
+}
+
+/** samples.png: held-out inputs, targets (if any) and each model's output, one row per image. */
+async function samplesPng(test: ImageDataset, models: { label: string; model: tf.LayersModel }[]): Promise<{ png: Uint8Array; columns: string[] }> {
+  const grid = await sampleGrid(test.inputs, test.targets, models, test.range, test.names);
+  const img = gridImage(grid);
+  return { png: encodePng(img.width, img.height, img.channels, img.data), columns: grid.columns };
 }
 
 async function checkpointDirFor(values: Values, out: string): Promise<{ dir: string; resuming: boolean }> {
@@ -164,8 +212,8 @@ async function checkpointDirFor(values: Values, out: string): Promise<{ dir: str
   return { dir, resuming: false };
 }
 
-async function finish(run: CliRun, checkpointDir: string, student: tf.LayersModel, report: object) {
-  await writeModelDir(student, run.out, { 'report.json': JSON.stringify(report, null, 2) }, run.force);
+async function finish(run: CliRun, checkpointDir: string, student: tf.LayersModel, report: object, samples: Uint8Array) {
+  await writeModelDir(student, run.out, { 'report.json': JSON.stringify(report, null, 2), 'samples.png': samples }, run.force);
   await fs.rm(checkpointDir, { recursive: true, force: true });
 }
 
@@ -195,21 +243,36 @@ export async function compress(values: Values) {
   if (values.resume) {
     ({ run, spec } = await resumeRun(values, 'compress'));
   } else {
-    if (!values.model) throw new UsageError('compress needs --model <model.json|dir>');
-    if (!values.data) throw new UsageError('compress needs --data <image folder>');
     if (!values.out) throw new UsageError('compress needs --out <dir>');
+    const preset = values.preset ? presetFor(values.preset) : null;
+    if (preset) {
+      // The shipped base model on generated data, with the preset's first-run settings unless given.
+      const [inputs, targets] = await presetData(preset, values, values.out);
+      Object.assign(values, { model: path.join(SHIPPED_MODELS, preset.task), data: inputs, targets: preset.task === 'unpaired' ? undefined : targets });
+      values.size ??= String(preset.size);
+      values.budget ??= preset.compress.budget;
+      values.steps ??= `condense=${preset.compress.condense},distill=${preset.compress.distill}`;
+    }
+    if (!values.model) throw new UsageError('compress needs --model <model.json|dir> (or --preset)');
+    if (!values.data) throw new UsageError('compress needs --data <image folder> (or --preset)');
     spec = await specFrom(values, 'compress');
-    run = { command: 'compress', model: values.model, data: values.data, targets: values.targets, out: values.out, heldOut: 0, backend: nodeBackend(values), force: Boolean(values.force) };
+    run = { command: 'compress', model: values.model, data: values.data, targets: values.targets, out: values.out, heldOut: 0, backend: nodeBackend(values), force: Boolean(values.force), labelClasses: labelClasses(values) };
   }
   await tf.setBackend('cpu');
   const model = await readModelDir(run.model!);
   readChannelGraph(model); // an unsupported model fails here, before any data is read
   const { dir, resuming } = await checkpointDirFor(values, run.out);
   if (!resuming) run.heldOut = heldOutCount(values, (await listImages(run.data)).length);
-  const { student, report } = await execute(run, spec, model, dir, resuming, async (result) => result);
-  await finish(run, dir, student, report!);
+  const { student, report, samples } = await execute(run, spec, model, dir, resuming, async (result, test) => ({
+    ...result,
+    samples: await samplesPng(test, [
+      { label: 'original', model },
+      { label: 'compressed', model: result.student },
+    ]),
+  }));
+  await finish(run, dir, student, report!, samples.png);
   printReport(report!);
-  console.log(`wrote ${run.out}/model.json, weights.bin, report.json`);
+  console.log(`wrote ${run.out}/model.json, weights.bin, report.json, samples.png (held-out: ${samples.columns.join(' | ')})`);
 }
 
 export async function train(values: Values) {
@@ -218,10 +281,20 @@ export async function train(values: Values) {
   if (values.resume) {
     ({ run, spec } = await resumeRun(values, 'train'));
   } else {
-    const arch = values.arch as Arch;
-    if (!ARCHS.includes(arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}`);
-    if (!values.data || !values.targets) throw new UsageError('train needs --data <inputs> and --targets <targets> (paired images)');
     if (!values.out) throw new UsageError('train needs --out <dir>');
+    const preset = values.preset ? presetFor(values.preset) : null;
+    if (preset) {
+      const [inputs, targets] = await presetData(preset, values, values.out);
+      if (preset.task === 'unpaired') return trainUnpaired(preset, values, inputs, targets);
+      Object.assign(values, { data: inputs, targets });
+      values.arch ??= preset.arch;
+      values.ngf ??= String(preset.ngf);
+      values.blocks ??= String(preset.blocks);
+      values.size ??= String(preset.size);
+    }
+    const arch = values.arch as Arch;
+    if (!ARCHS.includes(arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')} (or use --preset)`);
+    if (!values.data || !values.targets) throw new UsageError('train needs --data <inputs> and --targets <targets> (paired images), or --preset');
     spec = await specFrom(values, 'train');
     run = {
       command: 'train',
@@ -234,6 +307,7 @@ export async function train(values: Values) {
       heldOut: 0,
       backend: nodeBackend(values),
       force: Boolean(values.force),
+      labelClasses: labelClasses(values),
     };
   }
   const zoo = defaultSpec(run.arch!, {
@@ -249,17 +323,66 @@ export async function train(values: Values) {
   const { dir, resuming } = await checkpointDirFor(values, run.out);
   if (!resuming) run.heldOut = heldOutCount(values, (await listImages(run.data)).length);
   // Quality on the held-out pairs and latency of the trained model.
-  const { student, q, latency } = await execute(run, spec, model, dir, resuming, async ({ student }, test) => {
+  const { student, q, latency, samples } = await execute(run, spec, model, dir, resuming, async ({ student }, test) => {
     const predicted = predictAll(student, test.inputs);
     const q = await quality(predicted, test.targets!, rangeWidth(spec.inputRange));
     predicted.dispose();
     const latency = await measureLatency(student, [1, spec.size, spec.size, 3], { runs: spec.latencyRuns });
-    return { student, q, latency };
+    return { student, q, latency, samples: await samplesPng(test, [{ label: 'trained', model: student }]) };
   });
   const report = { arch: run.arch, spec: zoo, steps: spec.steps.train, heldOut: run.heldOut, vsTargets: q, latency };
-  await finish(run, dir, student, report);
+  await finish(run, dir, student, report, samples.png);
   console.log(`${run.arch} trained for ${spec.steps.train} steps: held-out PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim.toFixed(4)}; ${latency.medianMs.toFixed(1)} ms per frame`);
-  console.log(`wrote ${run.out}/model.json, weights.bin, report.json`);
+  console.log(`wrote ${run.out}/model.json, weights.bin, report.json, samples.png (held-out: ${samples.columns.join(' | ')})`);
+}
+
+/**
+ * CycleGAN training of the unpaired preset (two generators, two discriminators; G: A -> B is
+ * written). Not checkpointed: a cut-off run starts again.
+ */
+async function trainUnpaired(preset: Preset, values: Values, dirA: string, dirB: string) {
+  if (values.resume) throw new UsageError('CycleGAN training (--preset unpaired) cannot be resumed; run it again');
+  const size = int(values, 'size', preset.size)!;
+  const steps = int(values, 'steps', 600)!;
+  const seed = int(values, 'seed', 1)!;
+  const existing = await fs.readdir(values.out!).catch(() => null);
+  if (existing?.length && !values.force) throw new Error(`Output folder '${values.out}' is not empty; choose another --out or pass --force to replace it`);
+  const info = await initBackend({ prefer: nodeBackend(values) });
+  const [a, b] = [(await readImageFolders(dirA)).inputs, (await readImageFolders(dirB)).inputs];
+  const heldOut = heldOutCount(values, a.length);
+  const setsA = trainingSets(a, null, { size, range: '-1,1', heldOut });
+  const setB = ImageDataset.fromImages(b, null, size, '-1,1');
+  const bar = progressBar('cyclegan');
+  const started = performance.now();
+  try {
+    const generator = defaultSpec(preset.arch, { ngf: int(values, 'ngf', preset.ngf), depth: int(values, 'blocks', preset.blocks), size: null });
+    const { model, losses } = await trainCycleGan({
+      a: setsA.train,
+      b: setB,
+      generator,
+      steps,
+      seed,
+      lr: num(values, 'lr', DEFAULT_SPEC.lr.train),
+      reportEvery: 1,
+      onReport: (step, l) => bar(step, steps, `cycle ${l.cycle.toFixed(4)} generator ${l.generator.toFixed(4)}`),
+    });
+    const samples = await samplesPng(setsA.test, [{ label: 'A -> B', model }]);
+    const report = { preset: preset.task, backend: describeBackend(info), spec: generator, steps, seed, images: a.length, heldOut, finalLosses: losses, seconds: (performance.now() - started) / 1000 };
+    await writeModelDir(model, values.out!, { 'report.json': JSON.stringify(report, null, 2), 'samples.png': samples.png }, Boolean(values.force));
+    model.dispose();
+    console.log(`CycleGAN (${preset.label}) trained for ${steps} steps: final cycle loss ${losses.cycle.toFixed(4)}, identity ${losses.identity.toFixed(4)}`);
+    console.log(`wrote ${values.out}/model.json, weights.bin, report.json, samples.png (held-out A images: ${samples.columns.join(' | ')})`);
+  } finally {
+    setsA.train.dispose();
+    setsA.test.dispose();
+    setB.dispose();
+  }
+}
+
+function labelClasses(values: Values): number | undefined {
+  const classes = int(values, 'label-classes');
+  if (classes !== undefined) labelPalette(classes); // checks the range
+  return classes;
 }
 
 
@@ -270,12 +393,7 @@ export async function makeData(values: Values) {
   if (!values.out) throw new UsageError('data needs --out <dir>');
   const count = int(values, 'count', 40)!;
   const size = int(values, 'size', 128)!;
-  const data = generateTask(task, count, size, int(values, 'seed', 1)!);
-  for (const [sub, images] of [[data.folders[0], data.inputs], [data.folders[1], data.targets]] as const) {
-    const dir = path.join(values.out, sub);
-    await fs.mkdir(dir, { recursive: true });
-    for (const img of images) await fs.writeFile(path.join(dir, `${img.name}.png`), encodePng(img.width, img.height, img.channels, img.data));
-  }
-  const what = data.kind === 'paired' ? `${count} ${size}x${size} pairs` : `${count} + ${count} unpaired ${size}x${size} images`;
-  console.log(`wrote ${what} (${task}) to ${values.out}/${data.folders[0]} and ${values.out}/${data.folders[1]}`);
+  const [a, b] = await writeTaskData(task, count, size, int(values, 'seed', 1)!, values.out);
+  const what = taskKind(task) === 'paired' ? `${count} ${size}x${size} pairs` : `${count} + ${count} unpaired ${size}x${size} images`;
+  console.log(`wrote ${what} (${task}) to ${a} and ${b}`);
 }

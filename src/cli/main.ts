@@ -24,13 +24,21 @@ const USAGE = `Usage:
                 [--input-range -1,1|0,1|0,255] [--size 128] [--budget macs=0.25|params=0.5|threshold=T]
                 [--steps condense=N,distill=M] [--teacher condensed|original] [--sparsity S]
                 [--lr condense=..,distill=..] [--batch N] [--held-out N] [--seed N] [--backend wasm|cpu]
-                [--loss output=1,ssim=0.2,feature=1,groundTruth=0,adversarial=0]
-                [--spec run.json] [--checkpoint-every N] [--force]
+                [--loss output=1,ssim=0.2,feature=1,groundTruth=0,adversarial=0] [--label-classes K]
+                [--flip yes|no] [--jitter 0.125] [--spec run.json] [--checkpoint-every N] [--force]
+  alap compress --preset mask-to-face|face-to-cartoon|unpaired --out <dir> [--count N] [options above]
+                (the shipped base model on generated data, kept in <out>-data)
   alap compress --resume <checkpoint dir>
   alap data --out <dir> [--task shapes|mask-to-face|face-to-cartoon|unpaired] [--count 40] [--size 128] [--seed N]
   alap train --arch resnet|unet|globalgen --data <dir> --targets <dir> --out <dir>
              [--size 128] [--steps N] [--ngf N] [--blocks N] [--lr R] [--batch N] [--seed N]
-             [--loss output=1,ssim=0.2,adversarial=0] [--resume <dir>]`;
+             [--loss output=1,ssim=0.2,adversarial=0] [--label-classes K] [--flip yes|no] [--jitter F]
+  alap train --preset mask-to-face|face-to-cartoon|unpaired --out <dir> [--count N] [--steps N] [--size N]
+             (unpaired trains a CycleGAN: two generators, two discriminators, cycle + identity losses)
+  alap train --resume <dir>
+
+--label-classes K: the inputs are label maps (grey value = class index < K), drawn in the label palette.
+Every run writes model.json, weights.bin, report.json and samples.png (held-out images, one row each).`;
 
 function modelArg(positionals: string[]): string {
   if (!positionals[1]) throw new UsageError(`'${positionals[0]}' needs a model: a model.json file or its folder`);

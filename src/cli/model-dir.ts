@@ -35,7 +35,7 @@ export async function readModelDir(target: string): Promise<tf.LayersModel> {
 export async function writeModelDir(
   model: tf.LayersModel,
   out: string,
-  extra: Record<string, string> = {},
+  extra: Record<string, string | Uint8Array> = {},
   force = false,
 ): Promise<string[]> {
   const existing = await fs.readdir(out).catch(() => null);

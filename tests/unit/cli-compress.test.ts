@@ -5,6 +5,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFromFiles, saveModelToFiles } from '../../src/core/io/model-files';
+import { proceduralFaces } from '../../src/core/data/faces';
+import { encodePng } from '../../src/cli/images';
 
 const BIN = path.resolve(__dirname, '../../bin/alap.js');
 const work = mkdtempSync(path.join(tmpdir(), 'alap-compress-'));
@@ -140,5 +142,59 @@ describe('compress rejects bad input with one sentence', () => {
 
   it('resuming from a folder without a checkpoint', () => {
     bad(alap('compress', '--resume', work), /^alap: No checkpoint in '.*' to resume$/);
+  });
+});
+
+describe('presets, label maps and sample grids', () => {
+  const pngSize = (file: string) => {
+    const bytes = readFileSync(file);
+    return [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
+  };
+
+  it('compress --preset runs the shipped base model on generated data and writes a held-out sample grid', () => {
+    const out = path.join(work, 'preset-cartoon');
+    const r = alap('compress', '--preset', 'face-to-cartoon', '--count', '10', '--size', '32', '--steps', 'condense=2,distill=2', '--out', out);
+    expect(r.stderr).not.toMatch(/alap:/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('samples.png (held-out: input | target | original | compressed)');
+    expect(readdirSync(path.join(`${out}-data`, 'inputs'))).toHaveLength(10);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    expect(report.macs.ratio).toBeGreaterThan(3); // the preset's budget, macs=0.25
+    expect(report.vsTargets.original.psnr).toBeGreaterThan(10);
+    // 4 columns of 32 px with 2 px gaps; one held-out row.
+    expect(pngSize(path.join(out, 'samples.png'))).toEqual([4 * 32 + 3 * 2, 32]);
+  });
+
+  it('train --preset unpaired trains a CycleGAN and writes G: A -> B', async () => {
+    const out = path.join(work, 'preset-cyclegan');
+    const r = alap('train', '--preset', 'unpaired', '--count', '8', '--steps', '3', '--size', '16', '--ngf', '4', '--blocks', '1', '--out', out);
+    expect(r.stderr).not.toMatch(/alap:/);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    expect(report.steps).toBe(3);
+    expect(report.finalLosses.cycle).toBeGreaterThan(0);
+    const model = await loadDir(out);
+    expect(model.inputs[0].shape).toEqual([null, null, null, 3]);
+    expect(pngSize(path.join(out, 'samples.png'))).toEqual([2 * 16 + 2, 16]);
+    expect(alap('train', '--preset', 'cartoon', '--out', path.join(work, 'x')).stderr).toContain("Unknown preset 'cartoon'; presets: mask-to-face, face-to-cartoon, unpaired");
+  });
+
+  it('--label-classes turns grey label maps into colour-coded inputs, and names a map with a value out of range', () => {
+    const dir = path.join(work, 'labels');
+    const faces = proceduralFaces(6, 16, 8);
+    mkdirSync(path.join(dir, 'masks'), { recursive: true });
+    mkdirSync(path.join(dir, 'photos'), { recursive: true });
+    faces.forEach((f, i) => {
+      writeFileSync(path.join(dir, 'masks', `f${i}.png`), encodePng(16, 16, 1, f.labels));
+      writeFileSync(path.join(dir, 'photos', `f${i}.png`), encodePng(16, 16, 3, f.face.data));
+    });
+    const args = ['train', '--arch', 'resnet', '--ngf', '4', '--blocks', '1', '--size', '16', '--steps', '2', '--data', path.join(dir, 'masks'), '--targets', path.join(dir, 'photos')];
+    const ok = alap(...args, '--label-classes', '9', '--out', path.join(work, 'labels-model'));
+    expect(ok.stderr).not.toMatch(/alap:/);
+    expect(ok.code).toBe(0);
+    const tooFew = alap(...args, '--label-classes', '4', '--out', path.join(work, 'labels-bad'));
+    expect(tooFew.code).toBe(1);
+    expect(tooFew.stderr).toMatch(/alap: 'f\d\.png' has the value \d at pixel \(\d+, \d+\), not a class index below 4/);
+    expect(existsSync(path.join(work, 'labels-bad'))).toBe(false);
   });
 });

@@ -6,7 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { buildPatchDiscriminator } from '../models/discriminator';
+import type { ImageDataset } from '../data/dataset';
+import { buildGenerator, type GeneratorSpec } from '../models/zoo';
 import { l1, lsganDiscriminator, lsganGenerator } from './losses';
+import { Rng } from './rng';
 
 export interface CycleGanWeights {
   cycle: number;
@@ -85,4 +88,41 @@ export class CycleGanTrainer {
     this.optG.dispose();
     this.optD.dispose();
   }
+}
+
+/**
+ * Trains G: A -> B (and its inverse) from scratch on two unpaired image sets with random flips,
+ * reporting the losses every `reportEvery` steps. Returns G: A -> B; everything else is freed.
+ */
+export async function trainCycleGan(o: {
+  a: ImageDataset;
+  b: ImageDataset;
+  generator: GeneratorSpec;
+  steps: number;
+  seed: number;
+  lr?: number;
+  reportEvery?: number;
+  onReport?: (step: number, losses: CycleGanLosses) => void;
+}): Promise<{ model: tf.LayersModel; losses: CycleGanLosses }> {
+  const size = o.a.inputs.shape[1];
+  const trainer = new CycleGanTrainer(buildGenerator({ ...o.generator, seed: o.seed }), buildGenerator({ ...o.generator, seed: o.seed + 1 }), size, o.lr);
+  const rng = new Rng(o.seed);
+  let losses!: CycleGanLosses;
+  try {
+    for (let step = 1; step <= o.steps; step++) {
+      const a = o.a.batch(rng, 1, true).x;
+      const b = o.b.batch(rng, 1, true).x;
+      losses = await trainer.step(a, b);
+      tf.dispose([a, b]);
+      if (!Number.isFinite(losses.generator)) throw new Error(`CycleGAN training diverged at step ${step} (generator loss ${losses.generator}); lower the learning rate`);
+      if (step % (o.reportEvery ?? 100) === 0 || step === o.steps) o.onReport?.(step, losses);
+    }
+  } catch (e) {
+    trainer.gAB.dispose();
+    throw e;
+  } finally {
+    trainer.gBA.dispose();
+    trainer.dispose();
+  }
+  return { model: trainer.gAB, losses };
 }
