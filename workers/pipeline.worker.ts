@@ -17,6 +17,7 @@ import { PipelineStopped, runPipeline, type Progress } from '../src/core/compres
 import { readChannelGraph } from '../src/core/graph/channel-graph';
 import { modelCost } from '../src/core/measure/cost';
 import { buildGenerator, defaultSpec, type Arch } from '../src/core/models/zoo';
+import { trainCycleGan } from '../src/core/train/cyclegan';
 import { loadModelFromFiles, saveModelToFiles } from '../src/core/io/model-files';
 import { PRECISIONS, quantizeModelFiles, type Precision } from '../src/core/io/quantize';
 import { predictAll, psnr, quality } from '../src/core/measure/quality';
@@ -255,6 +256,33 @@ const api = {
       return await saveModel(await database(), model, { name: `${arch} ngf=${ngf} depth=${depth}`, source: 'zoo', inputRange: '-1,1' });
     } finally {
       model.dispose();
+    }
+  },
+
+  /**
+   * Trains a CycleGAN from scratch on two unpaired datasets and stores G: A -> B as a base model.
+   * Not checkpointed: a closed tab loses it. Progress: step, steps, cycle loss.
+   */
+  async trainCycleGan(
+    aId: string,
+    bId: string,
+    o: { ngf: number; blocks: number; size: number; steps: number },
+    onProgress: (step: number, steps: number, cycle: number) => void,
+  ): Promise<ModelRecord> {
+    if (!backend) await api.init();
+    const spec = { size: o.size, jitter: 0, inputRange: '-1,1' as const };
+    const a = await loadDataset(aId, spec, 3, 3);
+    const b = await loadDataset(bId, spec, 3, 3);
+    try {
+      const generator = defaultSpec('resnet', { ngf: o.ngf, depth: o.blocks, size: null });
+      const { model, losses } = await trainCycleGan({ a: a.train, b: b.train, generator, steps: o.steps, seed: 1, reportEvery: 1, onReport: (step, l) => onProgress(step, o.steps, l.cycle) });
+      try {
+        return await saveModel(await database(), model, { name: `CycleGAN A -> B, ngf=${o.ngf}, ${o.blocks} blocks, ${o.steps} steps (cycle loss ${losses.cycle.toFixed(3)})`, source: 'trained', inputRange: '-1,1' });
+      } finally {
+        model.dispose();
+      }
+    } finally {
+      [a.train, a.test, b.train, b.test].forEach((d) => d.dispose());
     }
   },
 

@@ -32,3 +32,42 @@ for (const task of PRESET_TASKS) {
     expect(sizes).toEqual(columns.map(() => preset.size));
   });
 }
+
+test('a CycleGAN trains in the studio on the two unpaired domains and becomes a base model', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  await page.getByTestId('demo-task').selectOption('unpaired');
+  await page.getByLabel('Pairs').fill('8');
+  await page.getByLabel('Size', { exact: true }).fill('16');
+  await page.getByRole('button', { name: 'Generate dataset' }).click();
+  await expect(page.getByTestId('datasets').locator('li')).toHaveCount(2, { timeout: 60_000 });
+  await expect(page.getByTestId('cyclegan-a').locator('option:checked')).toContainText('domain A');
+  await expect(page.getByTestId('cyclegan-b').locator('option:checked')).toContainText('domain B');
+  await page.getByTestId('cyclegan-ngf').fill('4');
+  await page.getByTestId('cyclegan-blocks').fill('1');
+  await page.getByTestId('cyclegan-size').fill('16');
+  await page.getByTestId('cyclegan-steps').fill('4');
+  await page.getByRole('button', { name: 'Train CycleGAN' }).click();
+  await expect(page.getByTestId('models')).toContainText(/CycleGAN A -> B, ngf=4, 1 blocks, 4 steps \(cycle loss \d\.\d{3}\)/, { timeout: 60_000 });
+  await expect(page.getByTestId('run-model').locator('option:checked')).toContainText('CycleGAN');
+});
+
+test('the train job trains a base model on a paired dataset and shows its held-out quality and samples', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  await page.getByLabel('Pairs').fill('10');
+  await page.getByLabel('Size', { exact: true }).fill('16');
+  await page.getByRole('button', { name: 'Generate dataset' }).click();
+  await expect(page.getByTestId('datasets').locator('li')).toHaveCount(1, { timeout: 60_000 });
+  await page.getByLabel('Width (ngf)').fill('4');
+  await page.getByLabel('Blocks / depth').fill('1');
+  await page.getByRole('button', { name: 'Add zoo model' }).click();
+  await expect(page.getByTestId('models').locator('li')).toHaveCount(1, { timeout: 60_000 });
+  await page.getByTestId('run-job').selectOption('train');
+  await page.getByLabel('Crop size').fill('16');
+  await page.getByTestId('run-train').fill('4');
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  const run = page.getByTestId('run').first();
+  await expect(run).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  await expect(run.getByTestId('trained-quality')).toContainText(/PSNR \d+\.\d\d dB/);
+  await expect(run.getByTestId('sample-grid').locator('thead th')).toHaveText(['', 'input', 'target', 'trained']);
+  await expect(page.getByTestId('models')).toContainText('(trained)');
+});
