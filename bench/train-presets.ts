@@ -1,12 +1,15 @@
 /**
  * Trains the base models shipped in public/models/ for the built-in tasks, so a user can start
  * compressing at once (nothing is downloaded). Each model folder gets model.json + weights.bin and
- * info.json with the command, seed, steps, wall time, sizes and held-out quality.
+ * info.json with the command, seed, steps, wall time, sizes and held-out quality. The shipped
+ * (float16) files are then read back and evaluated: held-out PSNR/SSIM printed, and a sample grid
+ * (input | target | output) written to bench/results/presets/<task>.png.
  *
  *   npx tsx bench/train-presets.ts [--size 64] [--ngf 16] [--blocks 6] [--steps 1200]
  *     [--cycle-steps 600] [--images 160] [--only mask-to-face,face-to-cartoon,unpaired]
+ *   npx tsx bench/train-presets.ts --evaluate      # only the evaluation of the shipped files
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -16,7 +19,9 @@ import { generateTask } from '../src/core/data/tasks';
 import { PRESET_TASKS, presetFor, type Preset, type PresetTask } from '../src/core/models/presets';
 import { DEFAULT_SPEC, runPipeline } from '../src/core/compress/pipeline';
 import { MemoryCheckpointStore } from '../src/core/io/checkpoint';
-import { saveModelToFiles } from '../src/core/io/model-files';
+import { loadModelFromFiles, saveModelToFiles } from '../src/core/io/model-files';
+import { gridImage, sampleGrid } from '../src/core/measure/samples';
+import { encodePng } from '../src/cli/images';
 import { quantizeModelFiles } from '../src/core/io/quantize';
 import { predictAll, quality } from '../src/core/measure/quality';
 import { buildGenerator, defaultSpec } from '../src/core/models/zoo';
@@ -32,6 +37,7 @@ const { values } = parseArgs({
     images: { type: 'string' },
     only: { type: 'string' },
     out: { type: 'string' },
+    evaluate: { type: 'boolean' },
   },
 });
 /** The preset's architecture and data (src/core/models/presets.ts) unless overridden. */
@@ -67,9 +73,39 @@ async function write(task: PresetTask, cfg: ReturnType<typeof settings>, model: 
   log(`${task}: wrote ${dir} (${(bytes / 1024).toFixed(0)} KiB)`);
 }
 
+/** Held-out quality and a sample grid of the files as shipped (float16 weights, read back). */
+async function evaluateShipped(preset: Preset, cfg: ReturnType<typeof settings>) {
+  const dir = path.join(outRoot, preset.task);
+  const model = await loadModelFromFiles(readFileSync(path.join(dir, 'model.json'), 'utf8'), new Map([['weights.bin', new Uint8Array(readFileSync(path.join(dir, 'weights.bin')))]]));
+  // Paired: the 16 held-out pairs of training. Unpaired: 8 A images after the training ones.
+  const data = generateTask(preset.task, cfg.images + 8, cfg.size, cfg.seed);
+  const test =
+    data.kind === 'paired'
+      ? trainingSets(data.inputs.slice(0, cfg.images), data.targets.slice(0, cfg.images), { size: cfg.size, range: '-1,1', heldOut: 16 }).test
+      : ImageDataset.fromImages(data.inputs.slice(cfg.images), null, cfg.size, '-1,1');
+  let line = `${preset.task}: shipped files`;
+  if (test.targets) {
+    const predicted = predictAll(model, test.inputs);
+    const q = await quality(predicted, test.targets, 2);
+    predicted.dispose();
+    line += ` on ${test.length} held-out pairs: PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim.toFixed(4)}`;
+  }
+  const img = gridImage(await sampleGrid(test.inputs, test.targets, [{ label: 'output', model }], '-1,1', test.names, 6));
+  const png = path.join('bench', 'results', 'presets', `${preset.task}.png`);
+  mkdirSync(path.dirname(png), { recursive: true });
+  writeFileSync(png, encodePng(img.width, img.height, img.channels, img.data));
+  log(`${line}; sample grid ${png}`);
+  model.dispose();
+  test.dispose();
+}
+
 for (const preset of only) {
   const { task } = preset;
   const cfg = settings(preset);
+  if (values.evaluate) {
+    await evaluateShipped(preset, cfg);
+    continue;
+  }
   const zoo = defaultSpec(preset.arch, { ngf: cfg.ngf, depth: cfg.blocks, size: null, seed: cfg.seed });
   const data = generateTask(task, cfg.images, cfg.size, cfg.seed);
   const started = performance.now();
@@ -95,6 +131,7 @@ for (const preset of only) {
     const heldOut = await quality(predicted, test.targets!, 2);
     predicted.dispose();
     await write(task, cfg, student, { steps: cfg.steps, trainPairs: train.length, heldOutPairs: test.length, heldOut, seconds: (performance.now() - started) / 1000 });
+    [student, train, test].forEach((x) => x.dispose());
   } else {
     const A = ImageDataset.fromImages(data.inputs, null, cfg.size, '-1,1');
     const B = ImageDataset.fromImages(data.targets, null, cfg.size, '-1,1');
@@ -107,6 +144,7 @@ for (const preset of only) {
       onReport: (step, l) => log(`${task} ${step}/${cfg.cycleSteps} cycle ${l.cycle.toFixed(4)} generator ${l.generator.toFixed(4)}`),
     });
     await write(task, cfg, model, { direction: 'A (day) -> B (night)', steps: cfg.cycleSteps, images: cfg.images, finalCycleLoss: losses.cycle, seconds: (performance.now() - started) / 1000 });
-    model.dispose();
+    [model, A, B].forEach((x) => x.dispose());
   }
+  await evaluateShipped(preset, cfg);
 }
