@@ -126,6 +126,12 @@ describe('replaced convolution kernels agree with cpu', () => {
     [3, 2, 'valid', 9],
     [3, 1, 'same', 7],
     [5, 3, 'valid', 11],
+    // Output divisible by the stride: computed phase by phase (conv2dInputGradByPhase).
+    [2, 2, 'valid', 8],
+    [4, 2, 'valid', 7],
+    [5, 3, 'same', 6],
+    [6, 3, 'valid', 5],
+    [7, 2, 'same', 5],
   ] as const)('transposed conv forward: %ix%i kernel, stride %i, %s, %i px input', async (k, stride, pad, size) => {
     const x = tf.randomNormal([2, size, size, 5], 0, 1, 'float32', 4) as tf.Tensor4D;
     const w = tf.randomNormal([k, k, 3, 5], 0, 1, 'float32', 5) as tf.Tensor4D;

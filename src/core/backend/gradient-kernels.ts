@@ -143,14 +143,49 @@ function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, ri
  *   dx[h] = sum_i D[h + padTop - i] W[i],  D = dy spread by the stride.
  */
 function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], info: Conv2DInfo): tf.Tensor4D {
-  const { filterHeight: kh, filterWidth: kw } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const [, h, w] = inputShape;
-  const d = spread(dy, info.strideHeight, info.strideWidth);
+  if ((sh > 1 || sw > 1) && kh >= sh && kw >= sw && h % sh === 0 && w % sw === 0) return conv2dInputGradByPhase(dy, filter, h, w, info);
+  const d = spread(dy, sh, sw);
   const top = kh - 1 - info.padInfo.top;
   const left = kw - 1 - info.padInfo.left;
   const e = padOrCrop(d, top, h + kh - 1 - top - d.shape[1], left, w + kw - 1 - left - d.shape[2]);
   const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
   return tf.conv2d(e, flipped, 1, 'valid');
+}
+
+/**
+ * The same for stride > 1 without the zero-spread input: output rows h = s*q + p of one phase p
+ * only see the filter taps i = r + s*m with r = (p + padTop) mod s, so each of the s x s phases is
+ * a stride-1 convolution of dy itself with that sub-filter (reversed), and the phases interleave
+ * into the output. s^2 times fewer multiply-adds and no full-size spread/pad passes: the last
+ * transposed convolution of a generator, at full resolution, is where that matters.
+ *   out_p[q] = sum_m dy[q + c_p - m] W[r + s*m],  c_p = (p + padTop - r) / s
+ */
+function conv2dInputGradByPhase(dy: tf.Tensor4D, filter: tf.Tensor4D, h: number, w: number, info: Conv2DInfo): tf.Tensor4D {
+  const axis = (k: number, s: number, pad: number, outLen: number, dyLen: number) =>
+    Array.from({ length: s }, (_, p) => {
+      const r = (p + pad) % s;
+      const taps = Math.ceil((k - r) / s);
+      const offset = (p + pad - r) / s - taps + 1;
+      const q = outLen / s;
+      // Sub-filter taps, reversed so that a correlation computes the sum above.
+      const idx = Array.from({ length: taps }, (_, a) => r + s * (taps - 1 - a));
+      return { idx, before: -offset, after: q + taps - 1 - dyLen + offset };
+    });
+  const rows = axis(info.filterHeight, info.strideHeight, info.padInfo.top, h, dy.shape[1]);
+  const cols = axis(info.filterWidth, info.strideWidth, info.padInfo.left, w, dy.shape[2]);
+  const byRow = rows.map((ry) => {
+    const phases = cols.map((rx) => {
+      const sub = tf.gather(tf.gather(filter, ry.idx, 0), rx.idx, 1);
+      const e = padOrCrop(dy, ry.before, ry.after, rx.before, rx.after);
+      return tf.conv2d(e, tf.transpose(sub, [0, 1, 3, 2]) as tf.Tensor4D, 1, 'valid');
+    });
+    const [b, q, x, c] = phases[0].shape;
+    return tf.stack(phases, 3).reshape([b, q, x * cols.length, c]);
+  });
+  const [b, q, wx, c] = byRow[0].shape;
+  return tf.stack(byRow, 2).reshape([b, q * rows.length, wx, c]) as tf.Tensor4D;
 }
 
 /** dW[i,j,c,m] = sum over positions of patch(i,j)[c] * dy[c*mult + m]. */

@@ -67,3 +67,48 @@ export async function measureLatency(model: tf.LayersModel, inputShape: number[]
     input.dispose();
   }
 }
+
+export interface LayerLatency {
+  name: string;
+  className: string;
+  /** Median time of this layer alone (apply + read back), ms. */
+  ms: number;
+  /** Share of the sum over layers. */
+  share: number;
+}
+
+/**
+ * Per-layer latency on the current backend: the model is run layer by layer on a random input,
+ * each layer's apply + read-back timed, `runs` times (after one warm-up pass); medians per layer.
+ * The read-back after each layer adds a little per layer, so the sum exceeds the whole model's
+ * latency; the shares show where the time goes (MACs are not time).
+ */
+export async function layerLatencies(model: tf.LayersModel, inputShape: number[], runs = 5): Promise<LayerLatency[]> {
+  const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  const times = layers.map(() => [] as number[]);
+  const input = tf.randomUniform(inputShape, -1, 1, 'float32', 7);
+  try {
+    for (let r = -1; r < runs; r++) {
+      const values = new Map<number, tf.Tensor>([[model.inputs[0].id, input]]);
+      try {
+        for (const [i, layer] of layers.entries()) {
+          const node = layer.inboundNodes[0];
+          const ins = node.inputTensors.map((s) => values.get(s.id)!);
+          const t0 = performance.now();
+          const out = layer.apply(ins.length === 1 ? ins[0] : ins) as tf.Tensor;
+          await out.data();
+          if (r >= 0) times[i].push(performance.now() - t0);
+          values.set(node.outputTensors[0].id, out);
+        }
+      } finally {
+        values.delete(model.inputs[0].id);
+        tf.dispose([...values.values()]);
+      }
+    }
+  } finally {
+    input.dispose();
+  }
+  const medians = times.map((t) => summarise(t).medianMs);
+  const total = medians.reduce((s, t) => s + t, 0);
+  return layers.map((l, i) => ({ name: l.name, className: l.getClassName(), ms: medians[i], share: medians[i] / total }));
+}

@@ -119,10 +119,13 @@ export class InstanceNormalization extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
       const { mean, variance } = tf.moments(x, [1, 2], true);
-      let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)));
-      if (this.gamma) y = tf.mul(y, this.gamma.read());
-      if (this.beta) y = tf.add(y, this.beta.read());
-      return y;
+      // (x - mean) * scale + beta as x * scale + shift: scale and shift are per channel (tiny), so
+      // the full-size tensor is touched by one multiply and one add (memory-bound at high res).
+      let scale = tf.rsqrt(tf.add(variance, this.epsilon));
+      if (this.gamma) scale = tf.mul(scale, this.gamma.read());
+      let shift = tf.neg(tf.mul(mean, scale));
+      if (this.beta) shift = tf.add(shift, this.beta.read());
+      return tf.add(tf.mul(x, scale), shift);
     });
   }
 
