@@ -45,6 +45,23 @@ describe('InstanceNormalization', () => {
     mean.dataSync().forEach((m) => expect(Math.abs(m)).toBeLessThan(1e-4));
     variance.dataSync().forEach((v) => expect(v).toBeCloseTo(1, 2));
   });
+
+  it('the wasm inference path (1x1 depthwise convolutions) equals the training path and the cpu backend', async () => {
+    await tf.setBackend('wasm');
+    const layer = new InstanceNormalization({});
+    const x = tf.randomNormal([1, 12, 12, 5], 4, 3, 'float32', 8);
+    layer.apply(x);
+    layer.setWeights([tf.randomNormal([5], 1, 0.5, 'float32', 9), tf.randomNormal([5], 0, 1, 'float32', 10)]);
+    const inference = await (layer.apply(x) as tf.Tensor).data();
+    const training = await (layer.apply(x, { training: true }) as tf.Tensor).data();
+    await tf.setBackend('cpu');
+    const cpu = await (layer.apply(x) as tf.Tensor).data();
+    const maxDiff = (a: Float32Array | Int32Array | Uint8Array, b: typeof a) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
+    expect(maxDiff(inference, training)).toBeLessThan(1e-5);
+    expect(maxDiff(inference, cpu)).toBeLessThan(1e-5);
+    expect(maxDiff(inference, await x.data())).toBeGreaterThan(0.1); // it did normalise
+    await tf.setBackend('wasm');
+  });
 });
 
 describe('zoo models save and reload with custom layers', () => {

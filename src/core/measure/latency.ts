@@ -79,13 +79,15 @@ export interface LayerLatency {
 
 /**
  * Per-layer latency on the current backend: the model is run layer by layer on a random input,
- * each layer's apply + read-back timed, `runs` times (after one warm-up pass); medians per layer.
- * The read-back after each layer adds a little per layer, so the sum exceeds the whole model's
- * latency; the shares show where the time goes (MACs are not time).
+ * each layer timed `runs` times (after one warm-up pass); medians per layer. wasm and cpu run
+ * kernels synchronously, so a layer's time is its apply; GPU backends queue work, so there each
+ * layer's output is read back too, which adds a little per layer. The shares show where the time
+ * goes (MACs are not time).
  */
 export async function layerLatencies(model: tf.LayersModel, inputShape: number[], runs = 5): Promise<LayerLatency[]> {
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   const times = layers.map(() => [] as number[]);
+  const synchronous = ['wasm', 'cpu'].includes(tf.getBackend());
   const input = tf.randomUniform(inputShape, -1, 1, 'float32', 7);
   try {
     for (let r = -1; r < runs; r++) {
@@ -96,7 +98,7 @@ export async function layerLatencies(model: tf.LayersModel, inputShape: number[]
           const ins = node.inputTensors.map((s) => values.get(s.id)!);
           const t0 = performance.now();
           const out = layer.apply(ins.length === 1 ? ins[0] : ins) as tf.Tensor;
-          await out.data();
+          if (!synchronous) await out.data();
           if (r >= 0) times[i].push(performance.now() - t0);
           values.set(node.outputTensors[0].id, out);
         }
