@@ -38,6 +38,7 @@ export const OPTIONS = {
   'label-classes': { type: 'string' },
   flip: { type: 'string' },
   jitter: { type: 'string' },
+  layers: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

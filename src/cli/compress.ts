@@ -223,6 +223,10 @@ function printReport(r: RunReport) {
   console.log(`MACs:    ${formatCount(r.macs.before)} -> ${formatCount(r.macs.after)} (${r.macs.ratio.toFixed(2)}x fewer)`);
   console.log(`params:  ${formatCount(r.params.before)} -> ${formatCount(r.params.after)} (${r.params.ratio.toFixed(2)}x fewer)`);
   console.log(`latency: ${r.latency.before.medianMs.toFixed(1)} ms -> ${r.latency.after.medianMs.toFixed(1)} ms (${r.latency.speedup.toFixed(2)}x faster) at ${r.size[0]}x${r.size[1]}`);
+  if (r.fps) {
+    const verdict = r.fps.met ? 'met' : 'NOT met';
+    console.log(`FPS at ${r.fps.size}x${r.fps.size}: target ${r.fps.target}, original ${r.fps.before.fps.toFixed(1)}, compressed ${r.fps.after.fps.toFixed(1)} (${verdict}; ${r.fps.search.length} candidates measured)`);
+  }
   console.log(`student vs original (held-out): ${q(r.studentVsOriginal)}`);
   if (r.vsTargets) console.log(`vs targets (held-out): original ${q(r.vsTargets.original)}; student ${q(r.vsTargets.student)}`);
   const stages = Object.entries(r.seconds).map(([s, t]) => `${s} ${formatDuration(t!)}`);

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../core/backend';
 import { readChannelGraph, type ChannelGraph } from '../core/graph/channel-graph';
 import { modelCost, formatCount, resolveSize } from '../core/measure/cost';
-import { measureLatency, type Latency } from '../core/measure/latency';
+import { layerLatencies, measureLatency, type Latency } from '../core/measure/latency';
 import { parseBudget, pruneModel, selectGroups } from '../core/compress/prune';
 import { ARCHS, buildGenerator, defaultSpec, type Arch } from '../core/models/zoo';
 import { readModelDir, writeModelDir } from './model-dir';
@@ -19,9 +19,9 @@ const USAGE = `Usage:
   alap inspect <model.json|dir> [--size N] [--json]
   alap prune <model.json|dir> --budget macs=0.25|params=0.5|threshold=1e-3 --out <dir>
              [--size N] [--backend wasm|cpu] [--runs N] [--force]
-  alap bench <model.json|dir> [--size N] [--backend wasm|cpu] [--runs N] [--warmup N]
+  alap bench <model.json|dir> [--size N] [--backend wasm|cpu] [--runs N] [--warmup N] [--layers]
   alap compress --model <model.json|dir> --data <dir> [--targets <dir>] --out <dir>
-                [--input-range -1,1|0,1|0,255] [--size 128] [--budget macs=0.25|params=0.5|threshold=T]
+                [--input-range -1,1|0,1|0,255] [--size 128] [--budget macs=0.25|params=0.5|threshold=T|fps=30[@256]]
                 [--steps condense=N,distill=M] [--teacher condensed|original] [--sparsity S]
                 [--lr condense=..,distill=..] [--batch N] [--held-out N] [--seed N] [--backend wasm|cpu]
                 [--loss output=1,ssim=0.2,feature=1,groundTruth=0,adversarial=0] [--label-classes K]
@@ -111,6 +111,17 @@ async function bench(positionals: string[], values: Values) {
   console.log(`${model.name} at ${size[0]}x${size[1]}: ${formatCount(cost.macs)}MACs`);
   console.log(latencyLine('latency', lat));
   console.log(`effective ${((cost.macs * 2) / (lat.medianMs * 1e6)).toFixed(2)} GFLOP/s`);
+  if (values.layers) {
+    const macsOf = new Map(cost.layers.map((l) => [l.name, l.macs]));
+    const profile = (await layerLatencies(model, shape, int(values, 'runs', 20))).sort((a, b) => b.ms - a.ms);
+    console.log(`per layer (median of the runs, slowest first; MACs are not time):`);
+    console.log(`${'layer'.padEnd(22)} ${'class'.padEnd(22)} ${'ms'.padStart(8)} ${'share'.padStart(7)} ${'MACs'.padStart(9)} ${'GMAC/s'.padStart(8)}`);
+    for (const l of profile) {
+      const macs = macsOf.get(l.name) ?? 0;
+      const rate = macs && l.ms > 0 ? (macs / (l.ms * 1e6)).toFixed(2) : '-';
+      console.log(`${l.name.padEnd(22)} ${l.className.padEnd(22)} ${l.ms.toFixed(2).padStart(8)} ${(l.share * 100).toFixed(1).padStart(6)}% ${formatCount(macs).padStart(9)} ${rate.padStart(8)}`);
+    }
+  }
 }
 
 async function prune(positionals: string[], values: Values) {

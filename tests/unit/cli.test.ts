@@ -71,6 +71,17 @@ describe('alap inspect / prune / bench', () => {
     expect(r.stdout).toMatch(/latency: median [\d.]+ ms, p95 [\d.]+ ms, [\d.]+ FPS \(3 runs\)/);
   });
 
+  it('bench --layers prints a per-layer profile: every layer once, shares summing to 100%', () => {
+    const r = alap('bench', tiny, '--runs', '2', '--layers');
+    expect(r.code).toBe(0);
+    const table = r.stdout.slice(r.stdout.indexOf('per layer'));
+    const rows = table.split('\n').slice(2).filter((l) => /%/.test(l));
+    const inspected = JSON.parse(alap('inspect', tiny, '--json').stdout);
+    expect(rows.map((l) => l.split(/\s+/)[0]).sort()).toEqual(inspected.layers.map((l: { name: string }) => l.name).filter((n: string) => !n.startsWith('input')).sort());
+    const shares = rows.map((l) => Number(/([\d.]+)%/.exec(l)![1]));
+    expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(100, 0);
+  });
+
   it('a size-free model needs --size, then works at that size', async () => {
     const r1 = alap('create', '--arch', 'unet', '--ngf', '4', '--blocks', '3', '--size', 'any', '--out', path.join(work, 'anysize'));
     expect(r1.code).toBe(0);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { measureLatency } from '../../src/core/measure/latency';
 import { initBackend } from '../../src/core/backend';
 import { ImageDataset, trainingSets } from '../../src/core/data/dataset';
 import { syntheticShapes } from '../../src/core/data/synthetic';
@@ -114,6 +115,25 @@ describe('progress', () => {
     expect(seen.find((p) => p.alive)!.alive!.every((a) => a.alive <= a.total && a.alive >= 1)).toBe(true);
     expect(seen.every((p) => p.etaSeconds >= 0 && Number.isFinite(p.etaSeconds))).toBe(true);
     expect(seen[seen.length - 1].etaSeconds).toBe(0);
+  });
+});
+
+describe('FPS budget', () => {
+  it('condenses toward the measured MACs share, prunes by measured search and reports target vs achieved at the budget resolution', async () => {
+    const base = buildGenerator(defaultSpec('resnet', { ngf: 16, size: null, depth: 2, seed: 5 }));
+    const target = Math.round((await measureLatency(base, [1, 48, 48, 3], { runs: 5 })).fps * 1.3);
+    const s = spec({ budget: `fps=${target}@48`, steps: { train: 0, condense: 4, distill: 2 } });
+    const result = await runPipeline({ spec: s, model: base, train, test, store: new MemoryCheckpointStore(), backend: 'wasm', device: 'test' });
+    const fps = result.report!.fps!;
+    expect(fps.target).toBe(target);
+    expect(fps.size).toBe(48);
+    expect(fps.after.inputShape).toEqual([1, 48, 48, 3]);
+    expect(fps.search.length).toBeGreaterThan(1);
+    expect(fps.met).toBe(fps.after.fps >= target);
+    // The student is the candidate the search chose (the largest share measured fast enough).
+    const chosen = fps.search.filter((t) => t.medianMs <= 1000 / (target * 1.05)).reduce((a, b) => (b.keep > a.keep ? b : a));
+    expect(result.report!.macs.after / result.report!.macs.before).toBeCloseTo(chosen.keep, 1);
+    result.student.dispose();
   });
 });
 

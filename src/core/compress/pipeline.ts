@@ -29,6 +29,7 @@ import { DEFAULT_SPEC, type RunSpec, type TrainingStage } from './spec';
 export { DEFAULT_SPEC, type RunSpec, type TrainingStage };
 import { createAdapters, featureLayers, featureLoss, withFeatures } from './distill';
 import { parseBudget, pruneModel, selectGroups, type Budget } from './prune';
+import { selectForFps, type FpsTry } from './fps-budget';
 
 export type Stage = TrainingStage | 'prune' | 'report' | 'done';
 const ORDER: Stage[] = ['train', 'condense', 'prune', 'distill', 'report', 'done'];
@@ -69,6 +70,8 @@ export interface RunReport {
   /** Against held-out targets, where the data is paired. */
   vsTargets?: { original: QualityPair; student: QualityPair };
   latency: { before: Latency; after: Latency; speedup: number };
+  /** FPS budgets: target vs achieved, measured at the budget's resolution on this backend. */
+  fps?: { target: number; size: number; before: Latency; after: Latency; met: boolean; search: FpsTry[] };
   seconds: Partial<Record<Stage, number>>;
 }
 
@@ -111,6 +114,9 @@ interface State {
   /** Mean initial group norm, the unit of the sparsity strength. */
   norm0: number;
   removed: number[];
+  /** FPS budgets: the MACs share condensation aims for (measured on the original) and the prune search. */
+  fpsKeep?: number;
+  fpsSearch?: FpsTry[];
   seconds: Partial<Record<Stage, number>>;
   /** Checkpoint files of the models, by role. */
   models: Record<string, string>;
@@ -305,7 +311,12 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const studentNet = layers.length ? withFeatures(work, layers) : work;
     const teacherNet = teacher && layers.length ? withFeatures(teacher, layers) : teacher;
     const sparsity = stage === 'condense' ? new GroupSparsity(readChannelGraph(work), [spec.size, spec.size]) : null;
-    const budget: Budget | null = spec.budget ? parseBudget(spec.budget) : null;
+    let budget: Budget | null = spec.budget ? parseBudget(spec.budget) : null;
+    if (budget?.kind === 'fps' && sparsity) {
+      // Condensation needs a MACs share to aim for: the one that meets the FPS on the original.
+      state.fpsKeep ??= (await selectForFps(readChannelGraph(await model('original')), budget.fps, fpsSize(budget))).keep;
+      budget = { kind: 'macs', keep: state.fpsKeep };
+    }
     if (sparsity && state.step === 0) state.norm0 = await sparsity.meanNorm();
 
     if (state.step > 0) {
@@ -379,7 +390,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         const tau = (spec.sparsity * state.norm0 * state.boost * schedule) / (0.75 * steps);
         deadGroups = await sparsity.prox(tau);
         // With a MACs/params budget, strengthen the penalty while the dead groups alone miss it.
-        if (budget && budget.kind !== 'threshold' && schedule === 1 && (state.step + 1) % 10 === 0) {
+        if (budget && (budget.kind === 'macs' || budget.kind === 'params') && schedule === 1 && (state.step + 1) % 10 === 0) {
           if (!(await sparsity.meetsBudget(budget))) state.boost *= 1.1;
         }
         losses.deadGroups = deadGroups;
@@ -426,6 +437,11 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     return result;
   }
 
+  function fpsSize(budget: Extract<Budget, { kind: 'fps' }>): [number, number] {
+    const size = budget.size ?? spec.size;
+    return [size, size];
+  }
+
   function remainingSteps(stage: TrainingStage): number {
     let total = 0;
     for (let s = nextStage(spec, stage); s !== 'done'; s = nextStage(spec, s)) {
@@ -438,7 +454,14 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const condensed = await model(spec.steps.condense > 0 ? 'condensed' : 'original');
     const graph = readChannelGraph(condensed);
     const budget = spec.budget ? parseBudget(spec.budget) : { kind: 'threshold' as const, value: Number.MIN_VALUE };
-    const { removed } = await selectGroups(graph, budget, [spec.size, spec.size]);
+    let removed: Set<number>;
+    if (budget.kind === 'fps') {
+      const found = await selectForFps(graph, budget.fps, fpsSize(budget));
+      removed = found.removed;
+      state.fpsSearch = found.tries;
+    } else {
+      removed = (await selectGroups(graph, budget, [spec.size, spec.size])).removed;
+    }
     state.removed = [...removed];
     const pruned = await pruneModel(graph, removed);
     await putModel('pruned', pruned, 'pruned');
@@ -476,6 +499,15 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const latBefore = await measureLatency(original, shape, { runs: spec.latencyRuns });
     const latAfter = await measureLatency(student, shape, { runs: spec.latencyRuns });
     report.latency = { before: latBefore, after: latAfter, speedup: latBefore.medianMs / latAfter.medianMs };
+    const budget = spec.budget ? parseBudget(spec.budget) : null;
+    if (budget?.kind === 'fps') {
+      const [h, w] = fpsSize(budget);
+      const at = [1, h, w, inputs.shape[3]];
+      const same = h === spec.size && w === spec.size;
+      const before = same ? latBefore : await measureLatency(original, at, { runs: spec.latencyRuns });
+      const after = same ? latAfter : await measureLatency(student, at, { runs: spec.latencyRuns });
+      report.fps = { target: budget.fps, size: h, before, after, met: after.fps >= budget.fps, search: state.fpsSearch ?? [] };
+    }
     return report;
   }
 }

@@ -11,15 +11,25 @@ import { aliveCount, layerCost, layerShapes } from '../measure/cost';
 export type Budget =
   | { kind: 'macs'; keep: number }
   | { kind: 'params'; keep: number }
-  | { kind: 'threshold'; value: number };
+  | { kind: 'threshold'; value: number }
+  /** Frames per second measured on the current backend, at `size` (null: the run's size). */
+  | { kind: 'fps'; fps: number; size: number | null };
 
 export function parseBudget(text: string): Budget {
+  const fps = /^fps=([0-9.]+)(?:@([0-9]+))?$/.exec(text.trim());
+  if (fps) {
+    const value = Number(fps[1]);
+    if (!(value > 0 && value <= 1000)) throw new Error(`An FPS budget must be in (0, 1000], got ${fps[1]}`);
+    const size = fps[2] ? Number(fps[2]) : null;
+    if (size !== null && size < 8) throw new Error(`The FPS budget's resolution must be at least 8 px, got ${size}`);
+    return { kind: 'fps', fps: value, size };
+  }
   const m = /^(macs|params|threshold)=([0-9.eE+-]+)$/.exec(text.trim());
   const value = m ? Number(m[2]) : NaN;
   if (!m || !Number.isFinite(value)) {
-    throw new Error(`Budget '${text}' is not understood; use macs=0.25, params=0.5 or threshold=1e-3`);
+    throw new Error(`Budget '${text}' is not understood; use macs=0.25, params=0.5, threshold=1e-3 or fps=30 (fps=30@256 for the FPS at 256x256)`);
   }
-  const kind = m[1] as Budget['kind'];
+  const kind = m[1] as 'macs' | 'params' | 'threshold';
   if (kind === 'threshold') {
     if (value < 0) throw new Error(`A threshold must be >= 0, got ${value}`);
     return { kind, value };
@@ -219,6 +229,7 @@ function budgetScores(graph: ChannelGraph, norm: Float64Array, count: Float64Arr
  * leaving a layer with fewer than MIN_LAYER_SHARE of its channels.
  */
 export async function selectGroups(graph: ChannelGraph, budget: Budget, size: [number, number]): Promise<Selection> {
+  if (budget.kind === 'fps') throw new Error('An FPS budget is met by measuring candidate models: use selectForFps');
   const { norm, count } = await groupNorms(graph);
   const score = budget.kind === 'threshold' ? norm : budgetScores(graph, norm, count);
   const order = graph.groups
@@ -248,6 +259,14 @@ export async function selectGroups(graph: ChannelGraph, budget: Budget, size: [n
     );
   }
   return { removed, keptToAvoidEmptyLayer: kept };
+}
+
+/** The smallest MACs share a MACs budget can reach: every group gone that the per-layer floor allows. */
+export function smallestMacsShare(graph: ChannelGraph, size: [number, number]): number {
+  const tracker = new CostTracker(graph, size, new Set(), MIN_LAYER_SHARE);
+  const full = tracker.macs;
+  for (const g of graph.groups) if (g.prunable && tracker.canRemove(g.id)) tracker.remove(g.id);
+  return tracker.macs / full;
 }
 
 function aliveIndices(channels: number[], removed: ReadonlySet<number>): number[] {
