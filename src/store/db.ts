@@ -11,7 +11,7 @@ import type { TaskName } from '../core/data/tasks';
 import type { QualityPair } from '../core/measure/quality';
 
 export const DB_NAME = 'alap-studio';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 export interface DatasetRecord {
   id: string;
@@ -89,6 +89,27 @@ export interface CheckpointFileRecord {
   data: Uint8Array;
 }
 
+/** One benchmark session: every backend x model measured, with the device it ran on. */
+export interface BenchmarkRecord {
+  id: string;
+  createdAt: number;
+  size: number;
+  runs: number;
+  device: { userAgent: string; hardwareConcurrency: number };
+  rows: BenchmarkRow[];
+}
+
+export interface BenchmarkRow {
+  /** Backend as started, e.g. "wasm (SIMD, 2 threads) in worker". */
+  backend: string;
+  model: string;
+  medianMs: number;
+  p95Ms: number;
+  fps: number;
+  macs: number;
+  gflops: number;
+}
+
 export interface StudioSchema extends DBSchema {
   datasets: { key: string; value: DatasetRecord };
   images: { key: [string, number]; value: ImageRecord; indexes: { byDataset: string } };
@@ -96,6 +117,7 @@ export interface StudioSchema extends DBSchema {
   runs: { key: string; value: RunRecord };
   checkpoints: { key: string; value: CheckpointRecord };
   checkpointFiles: { key: [string, string]; value: CheckpointFileRecord; indexes: { byRun: string } };
+  benchmarks: { key: string; value: BenchmarkRecord };
 }
 
 export type StudioDB = IDBPDatabase<StudioSchema>;
@@ -111,6 +133,7 @@ export function openStudioDB(name = DB_NAME): Promise<StudioDB> {
         db.createObjectStore('checkpoints', { keyPath: 'runId' });
         db.createObjectStore('checkpointFiles', { keyPath: ['runId', 'name'] }).createIndex('byRun', 'runId');
       }
+      if (oldVersion < 2) db.createObjectStore('benchmarks', { keyPath: 'id' });
     },
   });
 }

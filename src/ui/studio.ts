@@ -4,6 +4,8 @@
  */
 import * as Comlink from 'comlink';
 import type { PipelineApi } from '../../workers/pipeline.worker';
+import type { InferenceApi, ModelSource } from '../../workers/inference.worker';
+import { PRESETS } from '../core/models/presets';
 import { DEFAULT_SPEC, type RunSpec } from '../core/compress/spec';
 import { newId, openStudioDB, type RunRecord, type StudioDB } from '../store/db';
 
@@ -56,4 +58,34 @@ export async function downloadModel(modelId: string): Promise<void> {
   if (!model) throw new Error('That model is not in storage any more');
   download('model.json', model.modelJson, 'application/json');
   download('weights.bin', model.weights);
+}
+
+/** A model the benchmark and live pages can load: one in storage, or a shipped preset. */
+export interface ModelChoice {
+  key: string;
+  label: string;
+  source: ModelSource;
+  /** Compressed (a run's student) rather than an original. */
+  compressed: boolean;
+}
+
+/** Models in storage (newest first), then the shipped preset models not yet stored. */
+export async function modelChoices(): Promise<ModelChoice[]> {
+  const stored = (await (await db()).getAll('models')).sort((a, b) => b.createdAt - a.createdAt);
+  const choices: ModelChoice[] = stored.map((m) => ({ key: m.id, label: `${m.name} (${m.source})`, source: { kind: 'stored', id: m.id }, compressed: m.source === 'student' }));
+  for (const p of Object.values(PRESETS)) {
+    if (stored.some((m) => m.preset?.task === p.task)) continue;
+    choices.push({ key: `shipped-${p.task}`, label: `${p.label} base (shipped)`, source: { kind: 'url', url: new URL(`${p.modelDir}/`, document.baseURI).href, name: p.label }, compressed: false });
+  }
+  return choices;
+}
+
+export function startInferenceWorker(): { api: Comlink.Remote<InferenceApi>; worker: Worker } {
+  const worker = new Worker(new URL('../../workers/inference.worker.ts', import.meta.url), { type: 'module' });
+  return { api: Comlink.wrap<InferenceApi>(worker), worker };
+}
+
+/** The model a first visit shows: the face -> cartoon preset if there, else the newest original. */
+export function defaultOriginal(choices: ModelChoice[]): string {
+  return (choices.find((c) => /cartoon/i.test(c.label) && !c.compressed) ?? choices.find((c) => !c.compressed))?.key ?? '';
 }

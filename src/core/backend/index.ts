@@ -16,6 +16,8 @@ export interface BackendOptions {
   prefer?: BackendName;
   /** Where the tfjs wasm binaries are served (browser); Node finds them next to the package. */
   wasmPaths?: string | Record<string, string>;
+  /** wasm: threads to ask for (default: one per core when cross-origin isolated). */
+  wasmThreads?: number;
 }
 
 interface NavigatorLike {
@@ -79,7 +81,7 @@ async function prepare(name: BackendName, opts: BackendOptions): Promise<string 
     if (opts.wasmPaths) wasm.setWasmPaths(opts.wasmPaths as never);
     const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
     const cores = nav()?.hardwareConcurrency;
-    requestedThreads = isolated && cores ? cores : null;
+    requestedThreads = isolated ? (opts.wasmThreads ?? cores ?? null) : null;
     if (requestedThreads) wasm.setThreadsCount(requestedThreads);
     registerGradientKernels('wasm');
   } else if (name === 'webgl') {

@@ -1,0 +1,43 @@
+import { expect, test } from '@playwright/test';
+
+test('the benchmark measures the shipped cartoon model on this backend, keeps the result, and profiles its layers', async ({ page }, testInfo) => {
+  test.setTimeout(180_000);
+  const backend = testInfo.project.name;
+  await page.goto(`/?backend=${backend}`);
+  await expect(page.getByTestId('bench-model-a').locator('option:checked')).toContainText('Face → cartoon base (shipped)');
+  await page.getByTestId('bench-size').fill('64');
+  await page.getByTestId('bench-runs').fill('3');
+  // Only this project's backend (the others are measured in their own projects).
+  for (const id of ['webgpu', 'wasm', 'wasm-1', 'webgl', 'cpu']) {
+    const box = page.getByTestId(`bench-backend-${id}`);
+    if (await box.count()) await box.setChecked(id === backend);
+  }
+  await page.getByRole('button', { name: 'Run benchmark' }).click();
+  const row = page.getByTestId('bench-row');
+  await expect(row).toHaveCount(1, { timeout: 150_000 });
+  await expect(row).toContainText(backend);
+  await expect(row).toContainText('Face → cartoon base (shipped)');
+  const fps = Number(await row.getByTestId('bench-fps').textContent());
+  expect(fps).toBeGreaterThan(0);
+  await expect(page.getByTestId('bench-chart').locator('rect')).toHaveCount(1);
+  // Kept in IndexedDB with the device description.
+  const stored = await page.evaluate(async () => {
+    const open = indexedDB.open('alap-studio');
+    const db: IDBDatabase = await new Promise((resolve) => (open.onsuccess = () => resolve(open.result)));
+    const all: { rows: { backend: string; fps: number }[]; device: { hardwareConcurrency: number } }[] = await new Promise((resolve) => {
+      const r = db.transaction('benchmarks').objectStore('benchmarks').getAll();
+      r.onsuccess = () => resolve(r.result);
+    });
+    db.close();
+    return all;
+  });
+  expect(stored).toHaveLength(1);
+  expect(stored[0].rows[0].fps).toBeCloseTo(fps, 0);
+  expect(stored[0].device.hardwareConcurrency).toBeGreaterThan(0);
+
+  await page.getByTestId('bench-profile').click();
+  const layers = page.getByTestId('bench-layers').locator('tbody tr');
+  await expect(layers.first()).toBeVisible({ timeout: 120_000 });
+  expect(await layers.count()).toBeGreaterThan(20); // every layer of the 6-block generator
+  await expect(page.getByTestId('bench-layers')).toContainText('Conv2DTranspose');
+});

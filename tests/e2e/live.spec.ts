@@ -1,0 +1,42 @@
+import { expect, test } from '@playwright/test';
+import config from '../../playwright.config';
+import { writeFakeCamera } from './fake-camera';
+
+const camera = writeFakeCamera();
+const base = config.use!.launchOptions!;
+
+test.beforeEach(({}, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'the live path is the same on every backend; SwiftShader WebGPU is too slow to show a stream');
+});
+
+test.use({
+  launchOptions: { ...base, args: [...(base.args ?? []), '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${camera}`] },
+});
+
+test('webcam frames flow through the cartoon model; displayed FPS and inference latency are reported; memory stays flat', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.goto('/?backend=wasm');
+  await expect(page.getByTestId('live-original').locator('option:checked')).toContainText('Face → cartoon');
+  await page.getByTestId('live-size').fill('64');
+  await page.getByTestId('live-start').click();
+  await expect.poll(async () => Number(await page.getByTestId('live-shown').textContent()), { timeout: 60_000 }).toBeGreaterThan(20);
+  expect(Number(await page.getByTestId('live-fps').textContent())).toBeGreaterThan(0);
+  await expect(page.getByTestId('live-latency')).toHaveText(/^[\d.]+ ms$/);
+  // The output canvas holds a picture (the cartoon of the fake camera's faces), not a blank.
+  const colours = await page.getByTestId('live-output').evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set<number>();
+    for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return { width: c.width, colours: seen.size };
+  });
+  expect(colours.width).toBe(64);
+  expect(colours.colours).toBeGreaterThan(30);
+  const tensors = async () => Number(await page.getByTestId('live-tensors').textContent());
+  await expect.poll(tensors, { timeout: 30_000 }).toBeGreaterThan(0);
+  const early = await tensors();
+  const shown = Number(await page.getByTestId('live-shown').textContent());
+  await expect.poll(async () => Number(await page.getByTestId('live-shown').textContent()), { timeout: 60_000 }).toBeGreaterThan(shown + 40);
+  expect(await tensors()).toBe(early);
+  await page.getByTestId('live-stop').click();
+  await expect(page.getByTestId('live-stats')).toHaveCount(0);
+});
