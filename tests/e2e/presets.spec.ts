@@ -71,3 +71,24 @@ test('the train job trains a base model on a paired dataset and shows its held-o
   await expect(run.getByTestId('sample-grid').locator('thead th')).toHaveText(['', 'input', 'target', 'trained']);
   await expect(page.getByTestId('models')).toContainText('(trained)');
 });
+
+test('an FPS budget reports target vs achieved; an unreachable one fails with how fast the smallest model runs', async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto('/?backend=wasm');
+  await page.getByTestId('preset-task').selectOption('face-to-cartoon');
+  await page.getByTestId('preset-images').fill('12');
+  await page.getByRole('button', { name: 'Use preset' }).click();
+  await expect(page.getByTestId('models')).toContainText('base (shipped)', { timeout: 60_000 });
+  await page.getByTestId('run-condense').fill('2');
+  await page.getByTestId('run-distill').fill('2');
+  await page.getByTestId('run-budget').fill('fps=1@64');
+  await page.getByRole('button', { name: 'Compress' }).click();
+  const run = page.getByTestId('run').first();
+  await expect(run).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  await expect(run.getByTestId('fps-row')).toContainText(/FPS at 64px.*target 1: original [\d.]+, compressed [\d.]+ — met/);
+
+  await page.getByTestId('run-budget').fill('fps=1000@256');
+  await page.getByRole('button', { name: 'Compress' }).click();
+  await expect(page.getByTestId('run').first()).toHaveAttribute('data-status', 'failed', { timeout: 120_000 });
+  await expect(page.getByTestId('run').first()).toContainText(/1000 FPS at 256x256 is out of reach on wasm: the smallest model pruning can make \([\d.]+% of the MACs\) runs at [\d.]+ FPS here/);
+});
