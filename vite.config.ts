@@ -1,5 +1,6 @@
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { serviceWorker } from './src/pwa/build.ts';
 
 // Cross-origin isolation lets the tfjs wasm backend use threads (SharedArrayBuffer).
 const isolation = {
@@ -8,7 +9,7 @@ const isolation = {
 };
 
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), serviceWorker()],
   server: { headers: isolation },
   preview: { headers: isolation },
   worker: { format: 'es' },

@@ -1,0 +1,48 @@
+import { expect, test } from '@playwright/test';
+
+test.beforeEach(({}, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'offline behaviour does not depend on the backend');
+});
+
+test('after one visit the app works offline: a preset compression and a benchmark run to the end, with no request leaving the origin', async ({ page, context, baseURL }) => {
+  test.setTimeout(240_000);
+  const origin = new URL(baseURL!).origin;
+  const external: string[] = [];
+  const watch = (url: string) => {
+    const u = new URL(url);
+    if (u.protocol !== 'blob:' && u.protocol !== 'data:' && u.origin !== origin) external.push(url);
+  };
+  context.on('request', (r) => watch(r.url()));
+  const violations: string[] = [];
+  page.on('console', (m) => /Content.Security.Policy/i.test(m.text()) && violations.push(m.text()));
+
+  await page.goto('/?backend=wasm');
+  await expect(page.getByTestId('offline-ready')).toBeVisible({ timeout: 60_000 });
+  await context.setOffline(true);
+  await page.reload();
+  await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
+  await expect(page.getByTestId('isolated')).toHaveText('yes');
+
+  await page.getByTestId('preset-task').selectOption('face-to-cartoon');
+  await page.getByTestId('preset-images').fill('12');
+  await page.getByRole('button', { name: 'Use preset' }).click();
+  await expect(page.getByTestId('models')).toContainText('Face → cartoon base (shipped)', { timeout: 60_000 });
+  await page.getByTestId('run-condense').fill('2');
+  await page.getByTestId('run-distill').fill('2');
+  await page.getByRole('button', { name: 'Compress' }).click();
+  await expect(page.getByTestId('run').first()).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+
+  await page.getByTestId('bench-size').fill('64');
+  await page.getByTestId('bench-runs').fill('3');
+  for (const id of ['webgpu', 'wasm-1', 'webgl', 'cpu']) {
+    const box = page.getByTestId(`bench-backend-${id}`);
+    if (await box.count()) await box.setChecked(false);
+  }
+  await page.getByTestId('bench-backend-wasm').setChecked(true);
+  await page.getByRole('button', { name: 'Run benchmark' }).click();
+  await expect(page.getByTestId('bench-row')).toHaveCount(1, { timeout: 60_000 });
+  expect(Number(await page.getByTestId('bench-fps').textContent())).toBeGreaterThan(0);
+
+  expect(external).toEqual([]);
+  expect(violations).toEqual([]);
+});
