@@ -186,6 +186,20 @@ const api = {
       }
     };
     const pairs: { name: string; input: Blob; target: Blob | null }[] = [];
+    // Names pair inputs with targets and name the stored images: the second of two files with the
+    // same name (extension aside, e.g. from two folders) is left out rather than silently paired.
+    const stem = (n: string) => n.replace(/\.[^.]+$/, '');
+    const unique = (list: File[], what: string) => {
+      const seen = new Map<string, string>();
+      return list.filter((f) => {
+        const first = seen.get(stem(f.name));
+        if (first !== undefined) errors.push(`${what} '${f.name}' has the same name as '${first}'; it was left out (names must be unique)`);
+        else seen.set(stem(f.name), f.name);
+        return first === undefined;
+      });
+    };
+    files = { ...files, inputs: unique(files.inputs, files.mode === 'labels' ? 'Label map' : 'Image') } as ImportFiles;
+    if (files.mode === 'paired' || files.mode === 'labels') files.targets = unique(files.targets, 'Target');
     if (files.mode === 'side-by-side') {
       for (const f of files.inputs) {
         const img = await usable(f);
@@ -199,7 +213,6 @@ const api = {
         pairs.push({ name: f.name, input: await encodePngBlob(input), target: await encodePngBlob(target) });
       }
     } else if (files.mode === 'paired' || files.mode === 'labels') {
-      const stem = (n: string) => n.replace(/\.[^.]+$/, '');
       const targets = new Map(files.targets.map((t) => [stem(t.name), t]));
       const inputStems = new Set(files.inputs.map((f) => stem(f.name)));
       for (const t of files.targets) if (!inputStems.has(stem(t.name))) errors.push(`Target '${t.name}' has no input of the same name`);

@@ -7,11 +7,13 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import type { RawImage } from '../core/data/dataset';
+import { checkImageSize } from '../core/data/image-header';
 
 const IMAGE = /\.(png|jpe?g)$/i;
 
 export function decodeImage(name: string, bytes: Uint8Array): RawImage {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  checkImageSize(bytes, name);
   try {
     if (buf.length >= 8 && buf.readUInt32BE(0) === 0x89504e47) {
       const png = PNG.sync.read(buf);

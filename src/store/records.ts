@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { defaultHeldOut, type RawImage } from '../core/data/dataset';
+import { checkImageSize } from '../core/data/image-header';
 import { loadModelFromFiles, saveModelToFiles } from '../core/io/model-files';
 import { newId, storageError, type DatasetRecord, type ImageRecord, type ModelRecord, type RunRecord, type StudioDB } from './db';
 
@@ -21,6 +22,7 @@ export async function encodePngBlob(img: RawImage): Promise<Blob> {
 
 /** Any browser-decodable image blob -> RGBA bytes; the name appears in errors. */
 export async function decodeBlob(blob: Blob, name: string): Promise<RawImage> {
+  checkImageSize(new Uint8Array(await blob.slice(0, 64 * 1024).arrayBuffer()), name);
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob);

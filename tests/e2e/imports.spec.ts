@@ -157,3 +157,59 @@ test('a full disk (quota exceeded) is explained and keeps what was saved', async
   expect(await storedCounts(page)).toEqual(before);
   await cdp.send('Storage.overrideQuotaForOrigin', { origin });
 });
+
+test('fuzz: a batch of malformed images and model files gives one reason per file and changes nothing stored', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
+  const good = png(16, 16, 1);
+  const bomb = Buffer.alloc(33);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]).copy(bomb);
+  bomb.writeUInt32BE(20000, 16);
+  bomb.writeUInt32BE(20000, 20);
+  let seed = 7;
+  const noise = Buffer.from(Array.from({ length: 300 }, () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 256));
+  const bad = [
+    { name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) },
+    { name: 'noise.png', mimeType: 'image/png', buffer: noise },
+    { name: 'cut.png', mimeType: 'image/png', buffer: good.buffer.subarray(0, 40) },
+    { name: 'bomb.png', mimeType: 'image/png', buffer: bomb },
+    { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a jpeg at all') },
+  ];
+  await page.getByTestId('import-mode').selectOption('unpaired');
+  await page.getByTestId('import-inputs').setInputFiles([...bad, { name: 'a.png', ...good }, { name: 'a.jpg', ...png(16, 16, 2) }]);
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  const errors = page.getByTestId('import-errors');
+  await expect(errors).toContainText('6 files left out');
+  await expect(errors).toContainText("'empty.png' is not an image this browser can decode (the file is empty)");
+  await expect(errors).toContainText("'noise.png' is not an image this browser can decode");
+  await expect(errors).toContainText("'cut.png' is not an image this browser can decode");
+  await expect(errors).toContainText("'bomb.png' is 20000x20000 pixels");
+  await expect(errors).toContainText("'notes.jpg' is not an image this browser can decode");
+  await expect(errors).toContainText("Image 'a.jpg' has the same name as 'a.png'; it was left out");
+  await expect(page.getByTestId('datasets')).toContainText('1 unpaired images');
+  const before = await storedCounts(page);
+
+  // Only malformed files: nothing is stored.
+  await page.getByTestId('import-inputs').setInputFiles(bad);
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await expect(errors).toContainText('5 files left out');
+  expect(await storedCounts(page)).toEqual(before);
+
+  // Malformed model files, one at a time: each refused with its reason, no model stored.
+  const weights = { name: 'weights.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(8) };
+  const json = (text: string) => ({ name: 'model.json', mimeType: 'application/json', buffer: Buffer.from(text) });
+  const cases: [ReturnType<typeof json>, string][] = [
+    [json(''), 'is not valid JSON'],
+    [json('{"modelTopology": 3}'), "has no 'modelTopology'"],
+    [json('{"format":"graph-model","modelTopology":{}}'), 'is a tfjs graph model'],
+    [json('{"modelTopology":{},"weightsManifest":[{"paths":["weights.bin"],"weights":[{"name":"w","shape":["x"],"dtype":"float32"}]}]}'), 'has an invalid shape'],
+    [json('{"modelTopology":{},"weightsManifest":[{"paths":["weights.bin"],"weights":[{"name":"w","shape":[1e6,1e6],"dtype":"float32"}]}]}'), 'models over 1 GiB are refused'],
+    [json('{"modelTopology":{},"weightsManifest":[{"paths":["weights.bin"],"weights":[{"name":"w","shape":[4],"dtype":"float32"}]}]}'), '8 bytes short'],
+  ];
+  for (const [file, reason] of cases) {
+    await page.getByTestId('import-model').setInputFiles([file, weights]);
+    await page.getByRole('button', { name: 'Import model' }).click();
+    await expect(page.getByTestId('studio-error')).toContainText(reason);
+  }
+  expect(await storedCounts(page)).toEqual(before);
+});

@@ -23,7 +23,14 @@ interface ManifestGroup {
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
 
+/** Imported files are untrusted: nothing larger is read or allocated. */
+export const MAX_MODEL_BYTES = 1 << 30;
+export const MAX_MODEL_JSON_CHARS = 64 << 20;
+
 function entryBytes(e: tf.io.WeightsManifestEntry): number {
+  if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ModelFileError(`Weight '${e.name}' has an invalid shape ${JSON.stringify(e.shape)}`);
+  }
   const n = e.shape.reduce((p, d) => p * d, 1);
   const dtype = e.quantization?.dtype ?? e.dtype;
   const size = BYTES[dtype];
@@ -48,19 +55,18 @@ function toBytes(b: FileBytes): Uint8Array {
 
 /** Parses and checks model.json; returns the topology and manifest. */
 export function parseModelJson(text: string, fileName = 'model.json'): { modelTopology: object; manifest: ManifestGroup[] } {
+  if (text.length > MAX_MODEL_JSON_CHARS) throw new ModelFileError(`${fileName} is ${(text.length / 2 ** 20).toFixed(0)} MB; a model.json over ${MAX_MODEL_JSON_CHARS / 2 ** 20} MB is refused`);
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(text);
   } catch (e) {
     throw new ModelFileError(`${fileName} is not valid JSON (${(e as Error).message})`);
   }
+  if (json && (json as { format?: string }).format === 'graph-model') {
+    throw new ModelFileError(`${fileName} is a tfjs graph model; only Layers models (format 'layers-model') can be compressed`);
+  }
   if (!json || typeof json !== 'object' || !json.modelTopology || typeof json.modelTopology !== 'object') {
-    const isGraph = json && (json as { format?: string }).format === 'graph-model';
-    throw new ModelFileError(
-      isGraph
-        ? `${fileName} is a tfjs graph model; only Layers models (format 'layers-model') can be compressed`
-        : `${fileName} has no 'modelTopology': it is not a TensorFlow.js Layers model`,
-    );
+    throw new ModelFileError(`${fileName} has no 'modelTopology': it is not a TensorFlow.js Layers model`);
   }
   const manifest = json.weightsManifest;
   if (!Array.isArray(manifest) || manifest.some((g) => !Array.isArray(g?.paths) || !Array.isArray(g?.weights))) {
@@ -81,6 +87,8 @@ export async function loadModelFromFiles(
   const { modelTopology, manifest } = parseModelJson(modelJsonText, fileName);
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
   const parts: Uint8Array[] = [];
+  const declared = manifest.reduce((s, g) => s + g.weights.reduce((t, e) => t + entryBytes(e), 0), 0);
+  if (declared > MAX_MODEL_BYTES) throw new ModelFileError(`${fileName} declares ${(declared / 2 ** 30).toFixed(2)} GiB of weights; models over ${MAX_MODEL_BYTES / 2 ** 30} GiB are refused`);
   for (const group of manifest) {
     const expected = group.weights.reduce((s, e) => s + entryBytes(e), 0);
     let got = 0;
