@@ -185,4 +185,16 @@ describe('stages', () => {
       expect(new Set(c.slice(1)).size).toBe(1);
     }
   });
+
+  it('a long run keeps memory flat: tensors and bytes sampled over 300 steps with checkpoints and samples', async () => {
+    const s = spec({ steps: { train: 100, condense: 100, distill: 100 }, task: 'compress', checkpointEvery: 25, sampleEvery: 20, budget: 'macs=0.5' });
+    const samples: Record<string, { tensors: number; bytes: number }[]> = {};
+    await run(s, new MemoryCheckpointStore(), { onProgress: (p) => (samples[p.stage] ??= []).push({ tensors: tf.memory().numTensors, bytes: tf.memory().numBytes }) });
+    for (const stage of ['train', 'condense', 'distill']) {
+      const after = samples[stage].slice(1);
+      expect(after).toHaveLength(99);
+      expect(new Set(after.map((x) => x.tensors)).size).toBe(1);
+      expect(new Set(after.map((x) => x.bytes)).size).toBe(1);
+    }
+  });
 });
