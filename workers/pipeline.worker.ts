@@ -61,6 +61,14 @@ function splitSideBySide(img: RawImage): [RawImage, RawImage] {
 let db: StudioDB | null = null;
 let backend: BackendInfo | null = null;
 let stopRequested = false;
+/** Set when the WebGPU device reports it was lost (GPUDevice.lost), with the browser's reason. */
+let gpuLost: string | null = null;
+let gpuLostSettled: Promise<void> | null = null;
+
+/** The WebGPU backend's device (tfjs keeps it on the backend object). */
+function gpuDevice(): GPUDevice {
+  return (tf.backend() as unknown as { device: GPUDevice }).device;
+}
 let cancelRequested = false;
 
 async function database(): Promise<StudioDB> {
@@ -106,7 +114,22 @@ function throttle(onProgress: (p: Progress) => void, ms: number) {
 const api = {
   async init(prefer?: BackendName): Promise<BackendInfo> {
     backend = await initBackend({ prefer, wasmPaths: WASM_PATHS });
+    gpuLost = null;
+    if (backend.name === 'webgpu') {
+      gpuLostSettled = gpuDevice().lost.then((info) => void (gpuLost = info.message || info.reason || 'no reason given'));
+    }
     return backend;
+  },
+
+  /** The backend runs use now (it changes when the GPU is lost). */
+  backendInfo(): BackendInfo | null {
+    return backend;
+  },
+
+  /** Diagnostics (the page's ?debug=1): destroys the GPU device as a driver reset would. */
+  simulateDeviceLoss(): void {
+    if (backend?.name !== 'webgpu') throw new Error('Runs are not on WebGPU here');
+    gpuDevice().destroy();
   },
 
   /**
@@ -371,7 +394,16 @@ const api = {
         run = await updateRun(store, runId, { status: 'cancelled' });
       } else {
         if (!stopped) console.error('run failed', e);
-        run = await updateRun(store, runId, { status: stopped ? 'paused' : 'failed', error: stopped ? undefined : (e as Error).message });
+        let error = stopped ? undefined : (e as Error).message;
+        // A lost device fails the next GPU read before GPUDevice.lost settles: give it a moment.
+        if (!stopped && backend?.name === 'webgpu') await Promise.race([gpuLostSettled, new Promise((r) => setTimeout(r, 1000))]);
+        if (!stopped && backend?.name === 'webgpu' && (gpuLost !== null || /device.*(lost|destroyed)|lost.*device/i.test(error ?? ''))) {
+          // The GPU went away (driver reset, out of memory, device destroyed): carry on on the CPU.
+          const reason = gpuLost ?? error;
+          backend = await initBackend({ prefer: 'wasm', wasmPaths: WASM_PATHS });
+          error = `The GPU device was lost (${reason}). The run is kept at its last checkpoint and the studio switched to WASM: Resume continues there.`;
+        }
+        run = await updateRun(store, runId, { status: stopped ? 'paused' : 'failed', error });
       }
     }
     return run;

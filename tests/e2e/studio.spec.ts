@@ -152,3 +152,30 @@ test('a run interrupted by a reload resumes from its checkpoint and completes', 
   await expect(run).toHaveAttribute('data-status', 'done', { timeout: 240_000 });
   await expect(run.getByTestId('report')).toBeVisible();
 });
+
+test('a lost GPU device stops the run at its checkpoint, the studio says so and switches to WASM, and Resume completes there', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name !== 'webgpu', 'needs a run on WebGPU');
+  test.setTimeout(300_000);
+  await page.goto('/?backend=webgpu&debug=1');
+  await page.getByLabel('Pairs').fill('12');
+  await page.getByLabel('Size', { exact: true }).fill('16');
+  await page.getByRole('button', { name: 'Generate dataset' }).click();
+  await expect(page.getByTestId('datasets').locator('li')).toHaveCount(1, { timeout: 60_000 });
+  await page.getByLabel('Width (ngf)').fill('4');
+  await page.getByLabel('Blocks / depth').fill('1');
+  await page.getByRole('button', { name: 'Add zoo model' }).click();
+  await expect(page.getByTestId('models').locator('li')).toHaveCount(1, { timeout: 60_000 });
+  await page.getByLabel('Crop size').fill('16');
+  await configure(page, 30, 6, 3);
+  await expect(page.getByTestId('worker-backend')).toContainText('webgpu');
+  await page.getByRole('button', { name: 'Compress' }).click();
+  await expect.poll(async () => Number(await page.getByTestId('run-step').textContent().catch(() => '0')), { timeout: 120_000 }).toBeGreaterThanOrEqual(4);
+  await page.getByTestId('lose-gpu').click();
+  const run = page.getByTestId('run').first();
+  await expect(run).toHaveAttribute('data-status', 'failed', { timeout: 60_000 });
+  await expect(page.getByTestId('studio-error')).toContainText('The GPU device was lost');
+  await expect(page.getByTestId('worker-backend')).toContainText('wasm');
+  await run.getByTestId('resume').click();
+  await expect(run).toHaveAttribute('data-status', 'done', { timeout: 180_000 });
+  await expect(run.getByTestId('report')).toContainText('on wasm');
+});
