@@ -35,10 +35,15 @@ export async function registerServiceWorker(onChange: (s: PwaStatus) => void): P
   registration.addEventListener('updatefound', () => track(registration.installing));
   // On a host that cannot send COOP/COEP, the worker adds them: one reload makes the page
   // cross-origin isolated (wasm threads). Once per session, so a failure cannot loop.
-  await navigator.serviceWorker.ready;
-  if (!crossOriginIsolated && navigator.serviceWorker.controller && !sessionStorage.getItem('alap-isolation-reload')) {
-    sessionStorage.setItem('alap-isolation-reload', '1');
-    location.reload();
+  if (!crossOriginIsolated && !sessionStorage.getItem('alap-isolation-reload')) {
+    const reload = () => {
+      sessionStorage.setItem('alap-isolation-reload', '1');
+      location.reload();
+    };
+    await navigator.serviceWorker.ready;
+    // On a first visit the worker takes control (clients.claim) a moment after it is ready.
+    if (navigator.serviceWorker.controller) reload();
+    else navigator.serviceWorker.addEventListener('controllerchange', reload, { once: true });
   }
 }
 

@@ -186,6 +186,18 @@ describe('stages', () => {
     }
   });
 
+  it('settings that make the loss overflow stop the run with a clear message, resumable from its last checkpoint', async () => {
+    const s = spec({ loss: { ...DEFAULT_SPEC.loss, output: 1e39 }, steps: { train: 0, condense: 6, distill: 0 } });
+    const base = model();
+    const before = tf.memory().numTensors;
+    await expect(runPipeline({ spec: s, model: base, train, test, store: new MemoryCheckpointStore(), backend: 'wasm', device: 'test' })).rejects.toThrow(
+      /^The loss became (Infinity|NaN): lower the learning rate or the loss weights$/,
+    );
+    // A failed run frees what it built (a worker lives on after it).
+    expect(tf.memory().numTensors).toBe(before);
+    base.dispose();
+  });
+
   it('a long run keeps memory flat: tensors and bytes sampled over 300 steps with checkpoints and samples', async () => {
     const s = spec({ steps: { train: 100, condense: 100, distill: 100 }, task: 'compress', checkpointEvery: 25, sampleEvery: 20, budget: 'macs=0.5' });
     const samples: Record<string, { tensors: number; bytes: number }[]> = {};

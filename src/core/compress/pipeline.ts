@@ -354,6 +354,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       });
       const refOut = (Array.isArray(reference) ? reference[0] : reference) as tf.Tensor4D;
       const refFeatures = Array.isArray(reference) ? reference.slice(1) : [];
+      const batch = [x, y, reference] as tf.TensorContainer;
       const losses = await optimise(optimizer, vars(work).concat(adapters), (terms) => {
         const out = studentNet.apply(x, { training: true }) as tf.Tensor | tf.Tensor[];
         const yHat = (Array.isArray(out) ? out[0] : out) as tf.Tensor4D;
@@ -368,6 +369,9 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
           },
           terms,
         );
+      }).catch((e) => {
+        tf.dispose(batch);
+        throw e;
       });
       if (disc && discOptimizer && y) {
         const fake = tf.tidy(() => work.predict(x) as tf.Tensor4D);
@@ -383,7 +387,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         );
         fake.dispose();
       }
-      tf.dispose([x, y, reference] as tf.TensorContainer);
+      tf.dispose(batch);
 
       if (sparsity) {
         const schedule = Math.min(1, (state.step + 1) / Math.max(1, steps / 2));
