@@ -179,3 +179,30 @@ test('a lost GPU device stops the run at its checkpoint, the studio says so and 
   await expect(run).toHaveAttribute('data-status', 'done', { timeout: 180_000 });
   await expect(run.getByTestId('report')).toContainText('on wasm');
 });
+
+test('on WebGPU, tensors and GPU memory stay flat across a stage', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name !== 'webgpu', 'GPU memory is what this checks');
+  test.setTimeout(300_000);
+  await prepare(page, 'webgpu');
+  await configure(page, 60, 0, 1000);
+  await page.getByRole('button', { name: 'Compress' }).click();
+  const samples: { step: number; tensors: number; gpu: number }[] = [];
+  while (true) {
+    const step = Number(await page.getByTestId('run-step').textContent({ timeout: 60_000 }).catch(() => '0'));
+    if (step >= 5) {
+      samples.push({ step, tensors: Number(await page.getByTestId('run-tensors').textContent()), gpu: Number(await page.getByTestId('run-gpu-bytes').textContent()) });
+    }
+    if (step >= 55) break;
+    await page.waitForTimeout(500);
+  }
+  expect(samples.length).toBeGreaterThan(5);
+  expect(new Set(samples.map((s) => s.tensors)).size).toBe(1);
+  // tfjs-webgpu pools buffers by size: a few new sizes appear once (e.g. the budget check every
+  // 10 steps), then the pool is reused. Growth stays under 1%, and the last 20 steps are flat but
+  // for one pooled 512-byte buffer in or out of use.
+  const gpu = samples.map((s) => s.gpu);
+  expect(Math.min(...gpu)).toBeGreaterThan(0);
+  expect(Math.max(...gpu) - Math.min(...gpu)).toBeLessThan(0.01 * Math.min(...gpu));
+  const late = samples.filter((s) => s.step >= 35).map((s) => s.gpu);
+  expect(Math.max(...late) - Math.min(...late)).toBeLessThanOrEqual(512);
+});

@@ -44,6 +44,8 @@ export interface Progress {
   alive?: { layer: string; alive: number; total: number }[];
   etaSeconds: number;
   elapsedSeconds: number;
+  /** Live tensors and their bytes on the backend (GPU bytes allocated, where the backend says). */
+  memory: { tensors: number; bytes: number; gpuBytes?: number };
   /** The first held-out image through the model being trained, now and then (see sampleEvery). */
   samples?: Samples;
 }
@@ -166,6 +168,12 @@ function nextStage(spec: RunSpec, stage: Stage): Stage {
   let i = ORDER.indexOf(stage) + 1;
   while (ORDER[i] === 'train' || ((ORDER[i] === 'condense' || ORDER[i] === 'distill') && spec.steps[ORDER[i] as TrainingStage] === 0)) i++;
   return ORDER[i];
+}
+
+function memoryNow(): Progress['memory'] {
+  const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
+  const gpuBytes = m.numBytesAllocatedInGPU ?? m.numBytesInGPU;
+  return { tensors: m.numTensors, bytes: m.numBytes, ...(gpuBytes !== undefined && { gpuBytes }) };
 }
 
 /** One optimizer step on a weighted loss; returns each term's value and the total (read back asynchronously). */
@@ -412,6 +420,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         alive: sparsity && (state.step % 10 === 0 || state.step === steps) ? await sparsity.aliveByLayer() : undefined,
         etaSeconds: perStep * (steps - state.step + remainingSteps(stage)),
         elapsedSeconds: (performance.now() - t0) / 1000,
+        memory: memoryNow(),
         samples: wantSamples ? await samples(work, stage === 'distill' ? teacher : stage === 'condense' && !opts.test.paired ? original : null) : undefined,
       });
       if (state.step % spec.checkpointEvery === 0 && state.step < steps) await save();
