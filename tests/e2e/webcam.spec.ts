@@ -15,7 +15,9 @@ test.beforeEach(({}, testInfo) => {
 test('webcam frames are captured into a face -> cartoon dataset', async ({ page }) => {
   await page.goto('/?backend=wasm');
   await page.getByTestId('camera-start').click();
-  await page.getByLabel('Frames').fill('6');
+  await expect(page.getByTestId('camera-capture')).toBeVisible({ timeout: 30_000 });
+  await page.getByLabel('Frames', { exact: true }).fill('6');
+  await expect(page.getByTestId('camera-capture')).toHaveText('Capture 6 frames');
   await page.getByTestId('camera-capture').click();
   await expect(page.getByTestId('datasets')).toContainText('Webcam -> cartoon (6 x 64px', { timeout: 60_000 });
   await expect(page.getByTestId('datasets')).toContainText('6 paired images (5 train, 1 held out)');
