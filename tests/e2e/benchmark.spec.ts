@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { screenshot } from './screenshot';
 
 test('the benchmark measures the shipped cartoon model on this backend, keeps the result, and profiles its layers', async ({ page }, testInfo) => {
   test.setTimeout(180_000);
@@ -40,4 +41,5 @@ test('the benchmark measures the shipped cartoon model on this backend, keeps th
   await expect(layers.first()).toBeVisible({ timeout: 120_000 });
   expect(await layers.count()).toBeGreaterThan(20); // every layer of the 6-block generator
   await expect(page.getByTestId('bench-layers')).toContainText('Conv2DTranspose');
+  if (backend === 'wasm') await screenshot(page.locator('section[aria-label="Benchmark"]'), 'benchmark');
 });

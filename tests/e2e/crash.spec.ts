@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { screenshot } from './screenshot';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'checkpoint writes do not depend on the backend');
@@ -45,6 +46,7 @@ test('closing the tab again and again while checkpoints are written never leaves
   const seen: string[] = [];
   for (let kill = 0; kill < 4; kill++) {
     await expect.poll(async () => Number(await page.getByTestId('run-step').textContent().catch(() => '0')), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
+    if (kill === 0) await screenshot(page.getByTestId('run-progress'), 'progress');
     await page.waitForTimeout(150 + 170 * kill);
     await page.close();
     page = await context.newPage();

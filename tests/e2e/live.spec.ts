@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import config from '../../playwright.config';
 import { writeFakeCamera } from './fake-camera';
+import { screenshot } from './screenshot';
 
 const camera = writeFakeCamera();
 const base = config.use!.launchOptions!;
@@ -37,6 +38,7 @@ test('webcam frames flow through the cartoon model; displayed FPS and inference 
   const shown = Number(await page.getByTestId('live-shown').textContent());
   await expect.poll(async () => Number(await page.getByTestId('live-shown').textContent()), { timeout: 60_000 }).toBeGreaterThan(shown + 40);
   expect(await tensors()).toBe(early);
+  await screenshot(page.locator('section[aria-label="Live demo"]'), 'live');
   await page.getByTestId('live-stop').click();
   await expect(page.getByTestId('live-stats')).toHaveCount(0);
 });

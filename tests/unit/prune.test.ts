@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readChannelGraph, type ChannelGraph } from '../../src/core/graph/channel-graph';
 import { modelCost, resolveSize } from '../../src/core/measure/cost';
-import { groupNorms, parseBudget, pruneModel, selectGroups, zeroGroups } from '../../src/core/compress/prune';
+import { groupNorms, normalisedGroups, parseBudget, pruneModel, scaleGroups, selectGroups, zeroGroups } from '../../src/core/compress/prune';
 import { loadModelFromFiles, saveModelToFiles } from '../../src/core/io/model-files';
 import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
 import { denseBlockModel, randomiseWeights } from '../helpers/models';
@@ -143,5 +143,28 @@ describe('models of unknown input size and with a different output size', () => 
   it('refuses a size that contradicts a fixed-size model', () => {
     const graph = readChannelGraph(buildGenerator(defaultSpec('resnet', { ngf: 4, size: 32, depth: 1 })));
     expect(() => resolveSize(graph, 64)).toThrow(/takes 32x32 inputs; --size 64 does not match/);
+  });
+});
+
+describe('channels behind a normalisation layer', () => {
+  it('are sized by the norm: shrinking such a group leaves its filters, zeroes gamma and beta, and pruning it is exact', async () => {
+    const model = buildGenerator(defaultSpec('resnet', { ngf: 4, size: 16, depth: 2, seed: 3 }));
+    randomiseWeights(model, 5);
+    const graph = readChannelGraph(model);
+    const normalised = normalisedGroups(graph);
+    // Every prunable group of this generator ends in an instance norm; the model's output does not.
+    expect(graph.groups.filter((g) => g.prunable).every((g) => normalised.has(g.id))).toBe(true);
+    const g = graph.groups.find((x) => x.prunable && graph.byName.get('block1_conv1')!.channels.includes(x.id))!.id;
+    const conv = graph.byName.get('block1_conv1')!.layer;
+    const channel = graph.byName.get('block1_conv1')!.channels.indexOf(g);
+    const filterBefore = await tf.slice(conv.getWeights()[0], [0, 0, 0, channel], [-1, -1, -1, 1]).abs().sum().data();
+    scaleGroups(graph, Float64Array.from(graph.groups, (x) => (x.id === g ? 0 : 1)), false);
+    const filterAfter = await tf.slice(conv.getWeights()[0], [0, 0, 0, channel], [-1, -1, -1, 1]).abs().sum().data();
+    expect(filterAfter[0]).toBe(filterBefore[0]);
+    expect((await groupNorms(graph)).norm[g]).toBe(0);
+    const x = tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 9);
+    const pruned = await pruneModel(graph, (await selectGroups(graph, { kind: 'threshold', value: Number.MIN_VALUE }, [16, 16])).removed);
+    expect(pruned.countParams()).toBeLessThan(model.countParams());
+    expect(maxAbsDiff(pruned.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor)).toBeLessThan(1e-5);
   });
 });

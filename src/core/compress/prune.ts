@@ -49,9 +49,37 @@ function eachChannelWeight(graph: ChannelGraph, f: (l: GraphLayer, w: tf.LayerVa
   }
 }
 
+const NORM_CLASSES = new Set(['InstanceNormalization', 'BatchNormalization', 'LayerNormalization']);
+const normalisedCache = new WeakMap<ChannelGraph, Set<number>>();
+
 /**
- * L2 norm of each group's trainable parameters (its producers' filters and biases and the
- * per-channel parameters of the norms that follow), and the number of those parameters.
+ * Groups whose every producer feeds a normalisation layer with its own scale/offset. A channel's
+ * output there does not depend on the scale of its filter (the norm divides it out): shrinking the
+ * filter changes nothing until it underflows the norm's epsilon and silences the channel behind
+ * the task loss's back. What sets such a channel's size is the norm's gamma and beta, so those
+ * are what condensation shrinks and what pruning ranks (as in network slimming).
+ */
+export function normalisedGroups(graph: ChannelGraph): Set<number> {
+  let found = normalisedCache.get(graph);
+  if (found) return found;
+  const normalisedSources = new Set(
+    graph.layers.filter((l) => l.role === 'follow' && NORM_CLASSES.has(l.className) && l.layer.weights.some((w) => w.trainable)).map((l) => l.inputs[0]),
+  );
+  const sources = new Map<number, string[]>();
+  for (const l of graph.layers) if (l.role === 'source') for (const g of new Set(l.channels)) sources.set(g, [...(sources.get(g) ?? []), l.name]);
+  found = new Set([...sources].filter(([, names]) => names.every((n) => normalisedSources.has(n))).map(([g]) => g));
+  normalisedCache.set(graph, found);
+  return found;
+}
+
+/** Whether a layer's slice for group g counts as (and is shrunk as) the group's parameters. */
+function effective(graph: ChannelGraph, l: GraphLayer, g: number): boolean {
+  return l.role !== 'source' || !normalisedGroups(graph).has(g);
+}
+
+/**
+ * L2 norm of each group's effective trainable parameters (its producers' filters and biases,
+ * or for normalised groups the norms' gamma and beta, see normalisedGroups), and their number.
  */
 export async function groupNorms(graph: ChannelGraph): Promise<{ norm: Float64Array; count: Float64Array }> {
   const sumSq = new Float64Array(graph.groups.length);
@@ -71,6 +99,7 @@ export async function groupNorms(graph: ChannelGraph): Promise<{ norm: Float64Ar
   let offset = 0;
   for (const { l, each } of parts) {
     l.channels.forEach((g, c) => {
+      if (!effective(graph, l, g)) return;
       sumSq[g] += perChannelValues[offset + c];
       count[g] += each;
     });
@@ -80,13 +109,14 @@ export async function groupNorms(graph: ChannelGraph): Promise<{ norm: Float64Ar
 }
 
 /**
- * Multiplies every channel's parameters by its group's factor. With `includeStats`, BatchNorm's
- * moving mean is scaled too (moving variance never: it must stay positive).
+ * Multiplies each group's effective parameters (see groupNorms) by its factor, or with `all` every
+ * parameter of the group. With `includeStats`, BatchNorm's moving mean is scaled too (moving
+ * variance never: it must stay positive).
  */
-export function scaleGroups(graph: ChannelGraph, factor: ArrayLike<number>, includeStats: boolean): void {
+export function scaleGroups(graph: ChannelGraph, factor: ArrayLike<number>, includeStats: boolean, all = false): void {
   eachChannelWeight(graph, (l, w, axis) => {
     if (!w.trainable && (!includeStats || w.name.endsWith('moving_variance'))) return;
-    const scale = l.channels.map((g) => factor[g]);
+    const scale = l.channels.map((g) => (all || effective(graph, l, g) ? factor[g] : 1));
     if (scale.every((k) => k === 1)) return;
     tf.tidy(() => {
       const shape = w.shape.map((_, i) => (i === axis ? scale.length : 1));
@@ -97,7 +127,7 @@ export function scaleGroups(graph: ChannelGraph, factor: ArrayLike<number>, incl
 
 /** Sets every parameter of the given groups to zero, so the channels they carry are zero. */
 export function zeroGroups(graph: ChannelGraph, groups: ReadonlySet<number>): void {
-  scaleGroups(graph, Float64Array.from(graph.groups, (g) => (groups.has(g.id) ? 0 : 1)), true);
+  scaleGroups(graph, Float64Array.from(graph.groups, (g) => (groups.has(g.id) ? 0 : 1)), true, true);
 }
 
 /** Per-layer alive-channel bookkeeping so a budget search can update costs in O(layers). */
