@@ -402,7 +402,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         const tau = (spec.sparsity * state.norm0 * state.boost * schedule) / (0.75 * steps);
         deadGroups = await sparsity.prox(tau);
         // With a MACs/params budget, strengthen the penalty while the dead groups alone miss it.
-        if (budget && (budget.kind === 'macs' || budget.kind === 'params') && schedule === 1 && (state.step + 1) % 10 === 0) {
+        if (spec.condenseToBudget && budget && (budget.kind === 'macs' || budget.kind === 'params') && schedule === 1 && (state.step + 1) % 10 === 0) {
           if (!(await sparsity.meetsBudget(budget))) state.boost *= 1.1;
         }
         losses.deadGroups = deadGroups;
