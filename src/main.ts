@@ -1,4 +1,5 @@
 import { mount } from 'svelte';
 import App from './ui/App.svelte';
+import './ui/forms.css';
 
 mount(App, { target: document.getElementById('app')! });

@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { PRESETS, PRESET_TASKS } from '../../src/core/models/presets';
+import { prepare } from './helpers';
 import { screenshot } from './screenshot';
 
 test.beforeEach(({}, testInfo) => {
@@ -57,17 +58,8 @@ test('a CycleGAN trains in the studio on the two unpaired domains and becomes a 
 });
 
 test('the train job trains a base model on a paired dataset and shows its held-out quality and samples', async ({ page }) => {
-  await page.goto('/?backend=wasm');
-  await page.getByLabel('Pairs').fill('10');
-  await page.getByLabel('Size', { exact: true }).fill('16');
-  await page.getByRole('button', { name: 'Generate dataset' }).click();
-  await expect(page.getByTestId('datasets').locator('li')).toHaveCount(1, { timeout: 60_000 });
-  await page.getByLabel('Width (ngf)').fill('4');
-  await page.getByLabel('Blocks / depth').fill('1');
-  await page.getByRole('button', { name: 'Add zoo model' }).click();
-  await expect(page.getByTestId('models').locator('li')).toHaveCount(1, { timeout: 60_000 });
+  await prepare(page, 'backend=wasm');
   await page.getByTestId('run-job').selectOption('train');
-  await page.getByLabel('Crop size').fill('16');
   await page.getByTestId('run-train').fill('4');
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   const run = page.getByTestId('run').first();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { configure, prepare } from './helpers';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelFromFiles } from '../../src/core/io/model-files';
 import { readChannelGraph } from '../../src/core/graph/channel-graph';
@@ -18,25 +19,6 @@ function pngPairs() {
   return { inputs: inputs.map(file), targets: targets.map(file) };
 }
 
-async function prepare(page: Page, backend: string) {
-  await page.goto(`/?backend=${backend}`);
-  await page.getByLabel('Pairs').fill('12');
-  await page.getByLabel('Size', { exact: true }).fill('16');
-  await page.getByRole('button', { name: 'Generate dataset' }).click();
-  await expect(page.getByTestId('datasets').locator('li')).toHaveCount(1, { timeout: 60_000 });
-  await page.getByLabel('Width (ngf)').fill('4');
-  await page.getByLabel('Blocks / depth').fill('1');
-  await page.getByRole('button', { name: 'Add zoo model' }).click();
-  await expect(page.getByTestId('models').locator('li')).toHaveCount(1, { timeout: 60_000 });
-  await page.getByLabel('Crop size').fill('16');
-}
-
-async function configure(page: Page, condense: number, distill: number, checkpoint: number) {
-  await page.getByTestId('run-condense').fill(String(condense));
-  await page.getByTestId('run-distill').fill(String(distill));
-  await page.getByTestId('run-checkpoint').fill(String(checkpoint));
-  await page.getByTestId('run-budget').fill('macs=0.5');
-}
 
 test('import images, import a model by drag and drop, compress, see results, export a model that loads with tfjs', async ({ page }, testInfo) => {
   test.setTimeout(300_000);
@@ -114,7 +96,7 @@ test('each built-in task generates its dataset', async ({ page }, testInfo) => {
 
 test('cancel stops a run and discards its checkpoints', async ({ page }, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'backend independent');
-  await prepare(page, testInfo.project.name);
+  await prepare(page, `backend=${testInfo.project.name}`);
   await configure(page, 200, 10, 5);
   await page.getByRole('button', { name: 'Compress' }).click();
   await expect.poll(async () => Number(await page.getByTestId('run-step').textContent().catch(() => '0')), { timeout: 120_000 }).toBeGreaterThanOrEqual(6);
@@ -136,7 +118,7 @@ test('cancel stops a run and discards its checkpoints', async ({ page }, testInf
 test('a run interrupted by a reload resumes from its checkpoint and completes', async ({ page }, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'SwiftShader WebGPU is too slow for a 50-step run; the resume path is the same code');
   test.setTimeout(300_000);
-  await prepare(page, testInfo.project.name);
+  await prepare(page, `backend=${testInfo.project.name}`);
   await configure(page, 40, 10, 5);
   await page.getByRole('button', { name: 'Compress' }).click();
   await expect.poll(async () => Number(await page.getByTestId('run-step').textContent().catch(() => '0')), { timeout: 120_000 }).toBeGreaterThanOrEqual(12);
@@ -156,16 +138,7 @@ test('a run interrupted by a reload resumes from its checkpoint and completes', 
 test('a lost GPU device stops the run at its checkpoint, the studio says so and switches to WASM, and Resume completes there', async ({ page }, testInfo) => {
   test.skip(testInfo.project.name !== 'webgpu', 'needs a run on WebGPU');
   test.setTimeout(300_000);
-  await page.goto('/?backend=webgpu&debug=1');
-  await page.getByLabel('Pairs').fill('12');
-  await page.getByLabel('Size', { exact: true }).fill('16');
-  await page.getByRole('button', { name: 'Generate dataset' }).click();
-  await expect(page.getByTestId('datasets').locator('li')).toHaveCount(1, { timeout: 60_000 });
-  await page.getByLabel('Width (ngf)').fill('4');
-  await page.getByLabel('Blocks / depth').fill('1');
-  await page.getByRole('button', { name: 'Add zoo model' }).click();
-  await expect(page.getByTestId('models').locator('li')).toHaveCount(1, { timeout: 60_000 });
-  await page.getByLabel('Crop size').fill('16');
+  await prepare(page, 'backend=webgpu&debug=1');
   await configure(page, 30, 6, 3);
   await expect(page.getByTestId('worker-backend')).toContainText('webgpu');
   await page.getByRole('button', { name: 'Compress' }).click();
@@ -183,7 +156,7 @@ test('a lost GPU device stops the run at its checkpoint, the studio says so and 
 test('on WebGPU, tensors and GPU memory stay flat across a stage', async ({ page }, testInfo) => {
   test.skip(testInfo.project.name !== 'webgpu', 'GPU memory is what this checks');
   test.setTimeout(300_000);
-  await prepare(page, 'webgpu');
+  await prepare(page, 'backend=webgpu');
   await configure(page, 60, 0, 1000);
   await page.getByRole('button', { name: 'Compress' }).click();
   const samples: { step: number; tensors: number; gpu: number }[] = [];
@@ -197,12 +170,12 @@ test('on WebGPU, tensors and GPU memory stay flat across a stage', async ({ page
   }
   expect(samples.length).toBeGreaterThan(5);
   expect(new Set(samples.map((s) => s.tensors)).size).toBe(1);
-  // tfjs-webgpu pools buffers by size: a few new sizes appear once (e.g. the budget check every
-  // 10 steps), then the pool is reused. Growth stays under 1%, and the last 20 steps are flat but
-  // for one pooled 512-byte buffer in or out of use.
+  // tfjs-webgpu pools buffers by size: a few small buffers come and go between steps (hundreds of
+  // bytes), but nothing accumulates: growth stays under 1% overall, and the last 20 steps reach
+  // no higher than the 20 before them, give or take 2 KB of that churn.
   const gpu = samples.map((s) => s.gpu);
   expect(Math.min(...gpu)).toBeGreaterThan(0);
   expect(Math.max(...gpu) - Math.min(...gpu)).toBeLessThan(0.01 * Math.min(...gpu));
-  const late = samples.filter((s) => s.step >= 35).map((s) => s.gpu);
-  expect(Math.max(...late) - Math.min(...late)).toBeLessThanOrEqual(512);
+  const window = (from: number, to: number) => samples.filter((s) => s.step >= from && s.step < to).map((s) => s.gpu);
+  expect(Math.max(...window(35, 60))).toBeLessThanOrEqual(Math.max(...window(15, 35)) + 2048);
 });

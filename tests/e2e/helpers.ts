@@ -1,0 +1,23 @@
+import { expect, type Page } from '@playwright/test';
+
+/** Opens the studio (with `query`, e.g. backend=wasm) and adds 12 16-px pairs and a tiny ResNet. */
+export async function prepare(page: Page, query: string) {
+  await page.goto(`/?${query}`);
+  await page.getByLabel('Pairs').fill('12');
+  await page.getByLabel('Size', { exact: true }).fill('16');
+  await page.getByRole('button', { name: 'Generate dataset' }).click();
+  await expect(page.getByTestId('datasets').locator('li')).toHaveCount(1, { timeout: 60_000 });
+  await page.getByLabel('Width (ngf)').fill('4');
+  await page.getByLabel('Blocks / depth').fill('1');
+  await page.getByRole('button', { name: 'Add zoo model' }).click();
+  await expect(page.getByTestId('models').locator('li')).toHaveCount(1, { timeout: 60_000 });
+  await page.getByLabel('Crop size').fill('16');
+}
+
+/** Steps, checkpoint interval and a macs=0.5 budget in the compression form. */
+export async function configure(page: Page, condense: number, distill: number, checkpoint: number) {
+  await page.getByTestId('run-condense').fill(String(condense));
+  await page.getByTestId('run-distill').fill(String(distill));
+  await page.getByTestId('run-checkpoint').fill(String(checkpoint));
+  await page.getByTestId('run-budget').fill('macs=0.5');
+}
