@@ -8,12 +8,12 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendInfo, type BackendName } from '../src/core/backend';
 import { fromBytes, toBytes, type InputRange } from '../src/core/data/dataset';
 import { readChannelGraph } from '../src/core/graph/channel-graph';
-import { loadModelFromFiles } from '../src/core/io/model-files';
+import { fetchModel } from '../src/core/io/model-files';
 import { modelCost } from '../src/core/measure/cost';
 import { layerLatencies, measureLatency, type LayerLatency, type Latency } from '../src/core/measure/latency';
 import { buildGenerator, defaultSpec } from '../src/core/models/zoo';
 import { openStudioDB } from '../src/store/db';
-import { loadModel as loadStoredModel } from '../src/store/records';
+import { modelFromRecord, storedModel } from '../src/store/records';
 import { WASM_PATHS } from './wasm-paths';
 
 export interface SelfTest {
@@ -41,16 +41,6 @@ function loaded(key: string) {
   const m = models.get(key);
   if (!m) throw new Error(`Model '${key}' is not loaded in this worker`);
   return m;
-}
-
-async function fetchModel(url: string, name: string): Promise<tf.LayersModel> {
-  const get = async (file: string) => {
-    const response = await fetch(new URL(file, url));
-    if (!response.ok) throw new Error(`Could not read ${name} (${file}: HTTP ${response.status})`);
-    return response.arrayBuffer();
-  };
-  const [json, weights] = await Promise.all([get('model.json'), get('weights.bin')]);
-  return loadModelFromFiles(new TextDecoder().decode(json), new Map([['weights.bin', new Uint8Array(weights)]]), `${name}/model.json`);
 }
 
 /** Centre square of a frame at `size` x `size`, as pixels tfjs can read. */
@@ -85,10 +75,8 @@ const api = {
     let entry: { model: tf.LayersModel; range: InputRange; name: string };
     if (source.kind === 'stored') {
       const db = await openStudioDB();
-      const record = await db.get('models', source.id);
-      if (!record) throw new Error('That model is not in storage any more');
-      entry = { model: await loadStoredModel(db, source.id), range: record.inputRange, name: record.name };
-      db.close();
+      const record = await storedModel(db, source.id).finally(() => db.close());
+      entry = { model: await modelFromRecord(record), range: record.inputRange, name: record.name };
     } else {
       entry = { model: await fetchModel(source.url, source.name), range: '-1,1', name: source.name };
     }

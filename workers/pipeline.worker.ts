@@ -18,13 +18,13 @@ import { readChannelGraph } from '../src/core/graph/channel-graph';
 import { modelCost } from '../src/core/measure/cost';
 import { buildGenerator, defaultSpec, type Arch } from '../src/core/models/zoo';
 import { trainCycleGan } from '../src/core/train/cyclegan';
-import { loadModelFromFiles, saveModelToFiles } from '../src/core/io/model-files';
+import { fetchModel, fetchModelFile, loadModelFromFiles, saveModelToFiles } from '../src/core/io/model-files';
 import { PRECISIONS, quantizeModelFiles, type Precision } from '../src/core/io/quantize';
 import { predictAll, psnr, quality } from '../src/core/measure/quality';
 import { sampleGrid } from '../src/core/measure/samples';
 import { openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, type StudioDB } from '../src/store/db';
 import { IndexedDBCheckpointStore } from '../src/store/checkpoints';
-import { appendImages, decodeBlob, encodePngBlob, loadImages, loadModel, newDataset, saveDataset, saveModel, updateRun, type ImagePair } from '../src/store/records';
+import { appendImages, decodeBlob, encodePngBlob, loadImages, loadModel, modelFromRecord, newDataset, saveDataset, saveModel, storedModel, updateRun, type ImagePair } from '../src/store/records';
 import { WASM_PATHS } from './wasm-paths';
 
 const TASK_LABELS: Record<TaskName, string> = {
@@ -61,6 +61,7 @@ function splitSideBySide(img: RawImage): [RawImage, RawImage] {
 let db: StudioDB | null = null;
 let backend: BackendInfo | null = null;
 let stopRequested = false;
+let cancelRequested = false;
 /** Set when the WebGPU device reports it was lost (GPUDevice.lost), with the browser's reason. */
 let gpuLost: string | null = null;
 let gpuLostSettled: Promise<void> | null = null;
@@ -69,7 +70,6 @@ let gpuLostSettled: Promise<void> | null = null;
 function gpuDevice(): GPUDevice {
   return (tf.backend() as unknown as { device: GPUDevice }).device;
 }
-let cancelRequested = false;
 
 async function database(): Promise<StudioDB> {
   db ??= await openStudioDB();
@@ -169,13 +169,8 @@ const api = {
     const store = await database();
     let model = (await store.getAll('models')).find((m) => m.preset?.task === task);
     if (!model) {
-      const fetchFile = async (name: string) => {
-        const response = await fetch(new URL(name, modelUrl));
-        if (!response.ok) throw new Error(`The shipped base model for '${preset.label}' could not be read (${name}: HTTP ${response.status})`);
-        return response.arrayBuffer();
-      };
-      const [json, weights, info] = await Promise.all(['model.json', 'weights.bin', 'info.json'].map(fetchFile));
-      const loaded = await loadModelFromFiles(new TextDecoder().decode(json), new Map([['weights.bin', new Uint8Array(weights)]]), `${preset.modelDir}/model.json`);
+      const label = `the shipped base model for '${preset.label}'`;
+      const [loaded, info] = await Promise.all([fetchModel(modelUrl, label), fetchModelFile(modelUrl, 'info.json', label)]);
       try {
         model = await saveModel(store, loaded, { name: `${preset.label} base (shipped)`, source: 'preset', inputRange: '-1,1', preset: { task, info: JSON.parse(new TextDecoder().decode(info)) } });
       } finally {
@@ -395,13 +390,15 @@ const api = {
       } else {
         if (!stopped) console.error('run failed', e);
         let error = stopped ? undefined : (e as Error).message;
-        // A lost device fails the next GPU read before GPUDevice.lost settles: give it a moment.
-        if (!stopped && backend?.name === 'webgpu') await Promise.race([gpuLostSettled, new Promise((r) => setTimeout(r, 1000))]);
-        if (!stopped && backend?.name === 'webgpu' && (gpuLost !== null || /device.*(lost|destroyed)|lost.*device/i.test(error ?? ''))) {
-          // The GPU went away (driver reset, out of memory, device destroyed): carry on on the CPU.
-          const reason = gpuLost ?? error;
-          backend = await initBackend({ prefer: 'wasm', wasmPaths: WASM_PATHS });
-          error = `The GPU device was lost (${reason}). The run is kept at its last checkpoint and the studio switched to WASM: Resume continues there.`;
+        if (!stopped && backend?.name === 'webgpu') {
+          // A lost device fails the next GPU read before GPUDevice.lost settles: give it a moment.
+          await Promise.race([gpuLostSettled, new Promise((r) => setTimeout(r, 1000))]);
+          if (gpuLost !== null || /device.*(lost|destroyed)|lost.*device/i.test(error ?? '')) {
+            // The GPU went away (driver reset, out of memory, device destroyed): carry on on the CPU.
+            const reason = gpuLost ?? error;
+            backend = await initBackend({ prefer: 'wasm', wasmPaths: WASM_PATHS });
+            error = `The GPU device was lost (${reason}). The run is kept at its last checkpoint and the studio switched to WASM: Resume continues there.`;
+          }
         }
         run = await updateRun(store, runId, { status: stopped ? 'paused' : 'failed', error });
       }
@@ -415,8 +412,8 @@ const api = {
    */
   async compareExports(modelId: string, datasetId: string, size: number): Promise<{ precision: Precision; bytes: number; psnr: number }[]> {
     const store = await database();
-    const model = await loadModel(store, modelId);
-    const record = (await store.get('models', modelId))!;
+    const record = await storedModel(store, modelId);
+    const model = await modelFromRecord(record);
     const files = await saveModelToFiles(model);
     const { train, test } = await loadDataset(datasetId, { size, jitter: 0, inputRange: record.inputRange }, model.inputs[0].shape[3]!, model.outputs[0].shape[3]!);
     const inputs = tf.concat([test.inputs, tf.slice(train.inputs, 0, Math.min(8 - test.length, train.length))]) as tf.Tensor4D;

@@ -97,10 +97,18 @@ export async function saveModel(db: StudioDB, model: tf.LayersModel, meta: Pick<
   return record;
 }
 
-export async function loadModel(db: StudioDB, id: string): Promise<tf.LayersModel> {
+export async function storedModel(db: StudioDB, id: string): Promise<ModelRecord> {
   const record = await db.get('models', id);
   if (!record) throw new Error(`Model ${id} is not in storage any more`);
+  return record;
+}
+
+export function modelFromRecord(record: ModelRecord): Promise<tf.LayersModel> {
   return loadModelFromFiles(record.modelJson, new Map([['weights.bin', new Uint8Array(record.weights)]]), `${record.name}/model.json`);
+}
+
+export async function loadModel(db: StudioDB, id: string): Promise<tf.LayersModel> {
+  return modelFromRecord(await storedModel(db, id));
 }
 
 export async function updateRun(db: StudioDB, id: string, patch: Partial<RunRecord>): Promise<RunRecord> {

@@ -145,3 +145,16 @@ export async function saveModelToFiles(model: tf.LayersModel, shardName = 'weigh
   });
   return { modelJson, shards: new Map([[shardName, data]]) };
 }
+
+/** One file of a model folder served over HTTP (a shipped preset); the label names it in errors. */
+export async function fetchModelFile(folderUrl: string, name: string, label: string): Promise<ArrayBuffer> {
+  const response = await fetch(new URL(name, folderUrl));
+  if (!response.ok) throw new ModelFileError(`Could not read ${label} (${name}: HTTP ${response.status})`);
+  return response.arrayBuffer();
+}
+
+/** model.json + weights.bin from a folder URL, checked and built like any imported model. */
+export async function fetchModel(folderUrl: string, label: string): Promise<tf.LayersModel> {
+  const [json, weights] = await Promise.all(['model.json', 'weights.bin'].map((f) => fetchModelFile(folderUrl, f, label)));
+  return loadModelFromFiles(new TextDecoder().decode(json), new Map([['weights.bin', new Uint8Array(weights)]]), `${label}/model.json`);
+}
