@@ -20,7 +20,7 @@ import { ARCHS, buildGenerator, defaultSpec, sizeMultiple, type Arch } from '../
 import { formatDuration, int, keyValues, nodeBackend, num, progressBar, UsageError, type Values } from './args';
 import { DirCheckpointStore } from './dir-store';
 import { encodePng, listImages, readImageFolders } from './images';
-import { readModelDir, writeModelDir } from './model-dir';
+import { checkOutDir, readModelDir, writeModelDir } from './model-dir';
 
 /** What the CLI needs to redo after a restart, kept in the checkpoint. */
 interface CliRun {
@@ -349,8 +349,7 @@ async function trainUnpaired(preset: Preset, values: Values, dirA: string, dirB:
   const size = int(values, 'size', preset.size)!;
   const steps = int(values, 'steps', 600)!;
   const seed = int(values, 'seed', 1)!;
-  const existing = await fs.readdir(values.out!).catch(() => null);
-  if (existing?.length && !values.force) throw new Error(`Output folder '${values.out}' is not empty; choose another --out or pass --force to replace it`);
+  await checkOutDir(values.out!, Boolean(values.force)); // before the training, not after
   const info = await initBackend({ prefer: nodeBackend(values) });
   const [a, b] = [(await readImageFolders(dirA)).inputs, (await readImageFolders(dirB)).inputs];
   const heldOut = heldOutCount(values, a.length);

@@ -27,6 +27,15 @@ export async function readModelDir(target: string): Promise<tf.LayersModel> {
   return loadModelFromFiles(text, shards, path.basename(file));
 }
 
+/** Refuses a non-empty `out` unless `force`; returns what is there (null: nothing). */
+export async function checkOutDir(out: string, force: boolean): Promise<string[] | null> {
+  const existing = await fs.readdir(out).catch(() => null);
+  if (existing && existing.length > 0 && !force) {
+    throw new Error(`Output folder '${out}' is not empty; choose another --out or pass --force to replace it`);
+  }
+  return existing;
+}
+
 /**
  * Writes a model folder so that nothing half-written is ever left at `out`: the files go to a
  * temporary sibling folder that is renamed into place at the end. An existing non-empty `out` is
@@ -38,10 +47,7 @@ export async function writeModelDir(
   extra: Record<string, string | Uint8Array> = {},
   force = false,
 ): Promise<string[]> {
-  const existing = await fs.readdir(out).catch(() => null);
-  if (existing && existing.length > 0 && !force) {
-    throw new Error(`Output folder '${out}' is not empty; choose another --out or pass --force to replace it`);
-  }
+  const existing = await checkOutDir(out, force);
   const files = await saveModelToFiles(model);
   const tmp = `${out.replace(/\/+$/, '')}.tmp-${process.pid}`;
   await fs.rm(tmp, { recursive: true, force: true });
