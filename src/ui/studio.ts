@@ -5,7 +5,8 @@
 import * as Comlink from 'comlink';
 import type { PipelineApi } from '../../workers/pipeline.worker';
 import type { InferenceApi, ModelSource } from '../../workers/inference.worker';
-import { PRESETS } from '../core/models/presets';
+import { PRESETS, type Preset } from '../core/models/presets';
+import type { BackendInfo, BackendName } from '../core/backend/describe';
 import { DEFAULT_SPEC, type RunSpec } from '../core/compress/spec';
 import { newId, openStudioDB, type RunRecord, type StudioDB } from '../store/db';
 
@@ -75,14 +76,30 @@ export async function modelChoices(): Promise<ModelChoice[]> {
   const choices: ModelChoice[] = stored.map((m) => ({ key: m.id, label: `${m.name} (${m.source})`, source: { kind: 'stored', id: m.id }, compressed: m.source === 'student' }));
   for (const p of Object.values(PRESETS)) {
     if (stored.some((m) => m.preset?.task === p.task)) continue;
-    choices.push({ key: `shipped-${p.task}`, label: `${p.label} base (shipped)`, source: { kind: 'url', url: new URL(`${p.modelDir}/`, document.baseURI).href, name: p.label }, compressed: false });
+    choices.push({ key: `shipped-${p.task}`, label: `${p.label} base (shipped)`, source: { kind: 'url', url: shippedModelUrl(p), name: p.label }, compressed: false });
   }
   return choices;
 }
 
-export function startInferenceWorker(): { api: Comlink.Remote<InferenceApi>; worker: Worker } {
+/** The app's own copy of a preset's shipped model folder (public/models/<task>/). */
+export function shippedModelUrl(preset: Preset): string {
+  return new URL(`${preset.modelDir}/`, document.baseURI).href;
+}
+
+export type InferenceWorker = { api: Comlink.Remote<InferenceApi>; worker: Worker };
+
+/** An inference worker on `backend` with `models` loaded under their keys; terminated if that fails. */
+export async function openInferenceWorker(backend: BackendName | undefined, models: { key: string; source: ModelSource }[], wasmThreads?: number): Promise<InferenceWorker & { info: BackendInfo }> {
   const worker = new Worker(new URL('../../workers/inference.worker.ts', import.meta.url), { type: 'module' });
-  return { api: Comlink.wrap<InferenceApi>(worker), worker };
+  const api = Comlink.wrap<InferenceApi>(worker);
+  try {
+    const info = await api.init(backend, wasmThreads);
+    for (const m of models) await api.loadModel(m.key, m.source);
+    return { api, worker, info };
+  } catch (e) {
+    worker.terminate();
+    throw e;
+  }
 }
 
 /** The model a first visit shows: the face -> cartoon preset if there, else the newest original. */
