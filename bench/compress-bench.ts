@@ -9,6 +9,7 @@
  *     [--train-steps 1500] [--condense 600] [--distill 900] [--budget macs=0.05]
  *     [--latency-size 256] [--out bench/results]
  */
+import { log, setting } from './common';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -41,7 +42,7 @@ const { values } = parseArgs({
   },
 });
 const quick = Boolean(values.quick);
-const n = (key: keyof typeof values, full: number, small: number) => Number(values[key] ?? (quick ? small : full));
+const n = setting(values, quick);
 const cfg = {
   size: n('size', 64, 32),
   ngf: n('ngf', 32, 8),
@@ -58,7 +59,6 @@ const outDir = values.out ?? (quick ? path.join('scratch', 'bench-quick') : path
 
 tf.env().set('PROD', true);
 const info = await initBackend({ prefer: 'wasm' });
-const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 log(`backend ${describeBackend(info)}; config ${JSON.stringify(cfg)}`);
 
 const { inputs, targets } = syntheticShapes(cfg.images, cfg.size, 1);

@@ -9,7 +9,9 @@
  * Writes realtime-bench.json and realtime-bench.md. The compressed models train at the preset's
  * 64x64 (the model is fully convolutional) and run at --size.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readModelDir } from '../src/cli/model-dir';
+import { log, setting } from './common';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,7 +21,6 @@ import { trainingSets } from '../src/core/data/dataset';
 import { generateTask } from '../src/core/data/tasks';
 import { DEFAULT_SPEC, runPipeline, type RunReport } from '../src/core/compress/pipeline';
 import { MemoryCheckpointStore } from '../src/core/io/checkpoint';
-import { loadModelFromFiles } from '../src/core/io/model-files';
 import { measureLatency, type Latency } from '../src/core/measure/latency';
 import { PRESETS } from '../src/core/models/presets';
 
@@ -36,7 +37,7 @@ const { values } = parseArgs({
   },
 });
 const quick = Boolean(values.quick);
-const n = (key: keyof typeof values, full: number, small: number) => Number(values[key] ?? (quick ? small : full));
+const n = setting(values, quick);
 const preset = PRESETS['face-to-cartoon'];
 const cfg = {
   fps: n('fps', 30, 30),
@@ -50,10 +51,9 @@ const outDir = values.out ?? (quick ? path.join('scratch', 'bench-quick') : path
 
 tf.env().set('PROD', true);
 const info = await initBackend({ prefer: 'wasm' });
-const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 
 const dir = path.join('public', preset.modelDir);
-const base = await loadModelFromFiles(readFileSync(path.join(dir, 'model.json'), 'utf8'), new Map([['weights.bin', new Uint8Array(readFileSync(path.join(dir, 'weights.bin')))]]));
+const base = await readModelDir(dir);
 const data = generateTask('face-to-cartoon', cfg.images, preset.size, 1);
 const { train, test } = trainingSets(data.inputs, data.targets, { size: preset.size, range: '-1,1', heldOut: 16 });
 

@@ -10,6 +10,8 @@
  *   npx tsx bench/tasks-bench.ts [--quick] [--budgets macs=0.25,macs=0.1] [--condense 200]
  *     [--distill 300] [--latency-size 256] [--runs 12] [--only face-to-cartoon,...] [--out bench/results]
  */
+import { readModelDir } from '../src/cli/model-dir';
+import { log, setting } from './common';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
@@ -21,7 +23,6 @@ import { generateTask } from '../src/core/data/tasks';
 import { DEFAULT_SPEC, runPipeline, type RunSpec } from '../src/core/compress/pipeline';
 import { readChannelGraph } from '../src/core/graph/channel-graph';
 import { MemoryCheckpointStore } from '../src/core/io/checkpoint';
-import { loadModelFromFiles } from '../src/core/io/model-files';
 import { modelCost } from '../src/core/measure/cost';
 import { measureLatency } from '../src/core/measure/latency';
 import { predictAll, quality, type QualityPair } from '../src/core/measure/quality';
@@ -40,7 +41,7 @@ const { values } = parseArgs({
   },
 });
 const quick = Boolean(values.quick);
-const n = (key: keyof typeof values, full: number, small: number) => Number(values[key] ?? (quick ? small : full));
+const n = setting(values, quick);
 const cfg = {
   budgets: (values.budgets ?? 'macs=0.25,macs=0.1').split(','),
   condense: n('condense', 200, 6),
@@ -54,7 +55,6 @@ const presets = (values.only?.split(',') ?? PRESET_TASKS).map(presetFor);
 
 tf.env().set('PROD', true);
 const info = await initBackend({ prefer: 'wasm' });
-const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 
 export interface TaskRow {
   task: string;
@@ -77,7 +77,7 @@ const rows: TaskRow[] = [];
 for (const preset of presets) {
   const dir = path.join('public', preset.modelDir);
   const baseInfo = JSON.parse(readFileSync(path.join(dir, 'info.json'), 'utf8'));
-  const base = await loadModelFromFiles(readFileSync(path.join(dir, 'model.json'), 'utf8'), new Map([['weights.bin', new Uint8Array(readFileSync(path.join(dir, 'weights.bin')))]]));
+  const base = await readModelDir(dir);
   const count = cfg.images ?? preset.images;
   const data = generateTask(preset.task, count, preset.size, 1);
   // Paired: the preset's own training pairs, the last 16 held out. Unpaired: A images only.

@@ -9,7 +9,9 @@
  *     [--cycle-steps 600] [--images 160] [--only mask-to-face,face-to-cartoon,unpaired]
  *   npx tsx bench/train-presets.ts --evaluate      # only the evaluation of the shipped files
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readModelDir } from '../src/cli/model-dir';
+import { log } from './common';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -19,7 +21,7 @@ import { generateTask } from '../src/core/data/tasks';
 import { PRESET_TASKS, presetFor, type Preset, type PresetTask } from '../src/core/models/presets';
 import { DEFAULT_SPEC, runPipeline } from '../src/core/compress/pipeline';
 import { MemoryCheckpointStore } from '../src/core/io/checkpoint';
-import { loadModelFromFiles, saveModelToFiles } from '../src/core/io/model-files';
+import { saveModelToFiles } from '../src/core/io/model-files';
 import { gridImage, sampleGrid } from '../src/core/measure/samples';
 import { encodePng } from '../src/cli/images';
 import { quantizeModelFiles } from '../src/core/io/quantize';
@@ -55,7 +57,6 @@ const outRoot = values.out ?? path.join('public', 'models');
 
 tf.env().set('PROD', true);
 const info = await initBackend({ prefer: 'wasm' });
-const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 const command = `npx tsx bench/train-presets.ts ${process.argv.slice(2).join(' ')}`.trim();
 
 async function write(task: PresetTask, cfg: ReturnType<typeof settings>, model: tf.LayersModel, extra: Record<string, unknown>) {
@@ -76,7 +77,7 @@ async function write(task: PresetTask, cfg: ReturnType<typeof settings>, model: 
 /** Held-out quality and a sample grid of the files as shipped (float16 weights, read back). */
 async function evaluateShipped(preset: Preset, cfg: ReturnType<typeof settings>) {
   const dir = path.join(outRoot, preset.task);
-  const model = await loadModelFromFiles(readFileSync(path.join(dir, 'model.json'), 'utf8'), new Map([['weights.bin', new Uint8Array(readFileSync(path.join(dir, 'weights.bin')))]]));
+  const model = await readModelDir(dir);
   // Paired: the 16 held-out pairs of training. Unpaired: 8 A images after the training ones.
   const data = generateTask(preset.task, cfg.images + 8, cfg.size, cfg.seed);
   const test =
