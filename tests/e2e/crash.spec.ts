@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { usePreset } from './helpers';
 import { screenshot } from './screenshot';
 
 test.beforeEach(({}, testInfo) => {
@@ -33,10 +34,7 @@ test('closing the tab again and again while checkpoints are written never leaves
   test.setTimeout(300_000);
   let page = await context.newPage();
   await page.goto('/?backend=wasm');
-  await page.getByTestId('preset-task').selectOption('face-to-cartoon');
-  await page.getByTestId('preset-images').fill('12');
-  await page.getByRole('button', { name: 'Use preset' }).click();
-  await expect(page.getByTestId('models')).toContainText('base (shipped)', { timeout: 60_000 });
+  await usePreset(page, 'face-to-cartoon');
   // A checkpoint after every step: the worker spends most of its time inside checkpoint
   // transactions (models, Adam state: megabytes each), so a close lands in one most of the time.
   await page.getByTestId('run-condense').fill('30');

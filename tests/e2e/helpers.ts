@@ -1,4 +1,5 @@
 import { expect, type Page } from '@playwright/test';
+import { PRESETS, type PresetTask } from '../../src/core/models/presets';
 
 /** Opens the studio (with `query`, e.g. backend=wasm) and adds 12 16-px pairs and a tiny ResNet. */
 export async function prepare(page: Page, query: string) {
@@ -20,4 +21,12 @@ export async function configure(page: Page, condense: number, distill: number, c
   await page.getByTestId('run-distill').fill(String(distill));
   await page.getByTestId('run-checkpoint').fill(String(checkpoint));
   await page.getByTestId('run-budget').fill('macs=0.5');
+}
+
+/** Loads a preset with 12 generated images and waits until its shipped model is stored. */
+export async function usePreset(page: Page, task: PresetTask) {
+  await page.getByTestId('preset-task').selectOption(task);
+  await page.getByTestId('preset-images').fill('12');
+  await page.getByRole('button', { name: 'Use preset' }).click();
+  await expect(page.getByTestId('models')).toContainText(`${PRESETS[task].label} base (shipped)`, { timeout: 60_000 });
 }

@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { usePreset } from './helpers';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'offline behaviour does not depend on the backend');
@@ -23,10 +24,7 @@ test('after one visit the app works offline: a preset compression and a benchmar
   await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
   await expect(page.getByTestId('isolated')).toHaveText('yes');
 
-  await page.getByTestId('preset-task').selectOption('face-to-cartoon');
-  await page.getByTestId('preset-images').fill('12');
-  await page.getByRole('button', { name: 'Use preset' }).click();
-  await expect(page.getByTestId('models')).toContainText('Face → cartoon base (shipped)', { timeout: 60_000 });
+  await usePreset(page, 'face-to-cartoon');
   await page.getByTestId('run-condense').fill('2');
   await page.getByTestId('run-distill').fill('2');
   await page.getByRole('button', { name: 'Compress' }).click();

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { PRESETS, PRESET_TASKS } from '../../src/core/models/presets';
-import { prepare } from './helpers';
+import { prepare, usePreset } from './helpers';
 import { screenshot } from './screenshot';
 
 test.beforeEach(({}, testInfo) => {
@@ -12,10 +12,7 @@ for (const task of PRESET_TASKS) {
     test.setTimeout(240_000);
     const preset = PRESETS[task];
     await page.goto('/?backend=wasm');
-    await page.getByTestId('preset-task').selectOption(task);
-    await page.getByTestId('preset-images').fill('12');
-    await page.getByRole('button', { name: 'Use preset' }).click();
-    await expect(page.getByTestId('models')).toContainText(`${preset.label} base (shipped)`, { timeout: 60_000 });
+    await usePreset(page, task);
     await expect(page.getByTestId('datasets')).toContainText('(12 x 64px)');
     await expect(page.getByTestId('datasets')).toContainText('11 train, 1 held out');
     await expect(page.getByTestId('preset-info')).toContainText(task === 'unpaired' ? 'final cycle loss' : 'PSNR');
@@ -72,10 +69,7 @@ test('the train job trains a base model on a paired dataset and shows its held-o
 test('an FPS budget reports target vs achieved; an unreachable one fails with how fast the smallest model runs', async ({ page }) => {
   test.setTimeout(240_000);
   await page.goto('/?backend=wasm');
-  await page.getByTestId('preset-task').selectOption('face-to-cartoon');
-  await page.getByTestId('preset-images').fill('12');
-  await page.getByRole('button', { name: 'Use preset' }).click();
-  await expect(page.getByTestId('models')).toContainText('base (shipped)', { timeout: 60_000 });
+  await usePreset(page, 'face-to-cartoon');
   await page.getByTestId('run-condense').fill('2');
   await page.getByTestId('run-distill').fill('2');
   await page.getByTestId('run-budget').fill('fps=1@64');
