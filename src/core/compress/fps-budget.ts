@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ChannelGraph } from '../graph/channel-graph';
-import { measureLatency, type Latency } from '../measure/latency';
+import { timedMeasurer, type Latency, type LatencyMeasurer } from '../measure/latency';
 import { pruneModel, selectGroups, smallestMacsShare } from './prune';
 
 export interface FpsTry {
@@ -28,8 +28,8 @@ export interface FpsSelection {
 }
 
 export interface FpsSearchOptions {
-  /** Timed runs per candidate (after 3 warm-up runs). */
-  runs?: number;
+  /** How each candidate's latency is obtained; default: timed here, 3 warm-up + 9 timed runs. */
+  measure?: LatencyMeasurer;
   /** Bisection steps after the bracket is found. */
   steps?: number;
   /** The candidate must reach fps * (1 + margin): re-measurements vary by a few percent. */
@@ -44,11 +44,12 @@ export async function selectForFps(graph: ChannelGraph, fps: number, size: [numb
   const targetMs = 1000 / (fps * (1 + (o.margin ?? 0.05)));
   const tries: FpsTry[] = [];
   const cache = new Map<number, { removed: Set<number>; latency: Latency }>();
+  const measureLatency = o.measure ?? timedMeasurer({ runs: 9, warmup: 3 });
   const measure = async (keep: number) => {
     const removed = keep < 1 ? (await selectGroups(graph, { kind: 'macs', keep }, size)).removed : new Set<number>();
     const candidate = removed.size ? await pruneModel(graph, removed) : graph.model;
     try {
-      const latency = await measureLatency(candidate, inputShape, { runs: o.runs ?? 9, warmup: 3 });
+      const latency = await measureLatency(candidate, inputShape);
       const t = { keep, medianMs: latency.medianMs, fps: latency.fps };
       tries.push(t);
       o.onTry?.(t);

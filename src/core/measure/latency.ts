@@ -68,6 +68,16 @@ export async function measureLatency(model: tf.LayersModel, inputShape: number[]
   }
 }
 
+/**
+ * How a model's latency is obtained. On a device it is timed (`timedMeasurer`); code that decides
+ * from measured time takes one as a parameter so tests can drive it with a deterministic cost model.
+ */
+export type LatencyMeasurer = (model: tf.LayersModel, inputShape: number[]) => Promise<Latency>;
+
+export function timedMeasurer(opts: LatencyOptions = {}): LatencyMeasurer {
+  return (model, inputShape) => measureLatency(model, inputShape, opts);
+}
+
 export interface LayerLatency {
   name: string;
   className: string;
