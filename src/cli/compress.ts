@@ -57,7 +57,7 @@ async function loadData(run: CliRun, spec: RunSpec, inChannels: number, outChann
 function stageLine(p: Progress): string {
   const loss = p.losses.total !== undefined ? `loss ${p.losses.total.toFixed(4)}` : '';
   const dead = p.deadGroups !== undefined ? ` dead groups ${p.deadGroups}` : '';
-  return `${loss}${dead} ETA ${formatDuration(p.etaSeconds)}`;
+  return `${loss}${dead} lr ${p.lr.toExponential(1)} ${p.stepsPerSecond.toFixed(2)} steps/s ETA ${formatDuration(p.etaSeconds)}`;
 }
 
 /**

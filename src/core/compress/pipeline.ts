@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readChannelGraph } from '../graph/channel-graph';
 import { modelCost } from '../measure/cost';
-import { measureLatency, type Latency } from '../measure/latency';
+import { timedMeasurer, type Latency, type LatencyMeasurer } from '../measure/latency';
 import { predictAll, quality, type QualityPair } from '../measure/quality';
 import { buildPatchDiscriminator } from '../models/discriminator';
 import { loadModelFromFiles, saveModelToFiles } from '../io/model-files';
@@ -23,6 +23,7 @@ import { rangeWidth, type ImageDataset } from '../data/dataset';
 import { toRgba } from '../measure/samples';
 import { l1, lsganDiscriminator, lsganGenerator, ssimLoss, weighted } from '../train/losses';
 import { Rng } from '../train/rng';
+import { lrFactor, WeightEma } from '../train/schedule';
 import { GroupSparsity } from './condense';
 import { DEFAULT_SPEC, type RunSpec, type TrainingStage } from './spec';
 
@@ -44,6 +45,9 @@ export interface Progress {
   alive?: { layer: string; alive: number; total: number }[];
   etaSeconds: number;
   elapsedSeconds: number;
+  /** Learning rate of this step and the stage's pace since it (re)started. */
+  lr: number;
+  stepsPerSecond: number;
   /** Live tensors and their bytes on the backend (GPU bytes allocated, where the backend says). */
   memory: { tensors: number; bytes: number; gpuBytes?: number };
   /** The first held-out image through the model being trained, now and then (see sampleEvery). */
@@ -93,6 +97,11 @@ export interface PipelineOptions {
   /** Backend and device description for the report. */
   backend: string;
   device: string;
+  /**
+   * How latencies are obtained (FPS-budget search and the report); default: timed on this
+   * backend. Tests pass a deterministic cost model so no assertion depends on the machine's speed.
+   */
+  measureLatency?: LatencyMeasurer;
 }
 
 export class PipelineStopped extends Error {
@@ -216,7 +225,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         spec: opts.spec,
         meta: opts.meta ?? {},
       };
-  const spec = state.spec;
+  // Runs stored before a spec field existed get its default (which is the old behaviour).
+  const spec: RunSpec = { ...DEFAULT_SPEC, ...state.spec };
   const rng = new Rng(state.rng);
   const models = new Map<string, tf.LayersModel>();
   const disposables: { dispose(): void }[] = [];
@@ -300,8 +310,10 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const teacher = stage === 'distill' ? await model(teacherRole) : null;
     const range = rangeWidth(spec.inputRange);
 
-    const optimizer = tf.train.adam(spec.lr[stage], 0.5, 0.999);
+    const optimizer = tf.train.adam(spec.lr[stage], spec.beta1, 0.999);
     disposables.push(optimizer);
+    const ema = spec.ema > 0 ? new WeightEma(vars(work), spec.ema) : null;
+    if (ema) disposables.push(ema);
     // The adversarial term serves realism (base training, distillation), not condensation.
     const wantsAdversarial = spec.loss.adversarial > 0 && opts.train.paired && stage !== 'condense';
     const disc = wantsAdversarial
@@ -322,7 +334,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     let budget: Budget | null = spec.budget ? parseBudget(spec.budget) : null;
     if (budget?.kind === 'fps' && sparsity) {
       // Condensation needs a MACs share to aim for: the one that meets the FPS on the original.
-      state.fpsKeep ??= (await selectForFps(readChannelGraph(await model('original')), budget.fps, fpsSize(budget))).keep;
+      state.fpsKeep ??= (await selectForFps(readChannelGraph(await model('original')), budget.fps, fpsSize(budget), { measure: opts.measureLatency })).keep;
       budget = { kind: 'macs', keep: state.fpsKeep };
     }
     if (sparsity && state.step === 0) state.norm0 = await sparsity.meanNorm();
@@ -335,6 +347,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         tf.dispose(ts.map((t) => t.tensor));
       };
       await restore('opt', (ts) => optimizer.setWeights(ts));
+      if (ema) await restore('ema', (ts) => ts.forEach((t, i) => ema.averages[i].assign(t.tensor)));
       if (adapters.length) await restore('adapters', (ts) => ts.forEach((t, i) => adapters[i].assign(t.tensor)));
       if (discOptimizer) await restore('dopt', (ts) => discOptimizer.setWeights(ts));
     }
@@ -345,6 +358,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       await putModel('work', work, `${stageKey(state.step)}-work`);
       if (disc) await putModel('disc', disc, `${stageKey(state.step)}-disc`);
       Object.assign(extra, await optimizerToFiles(optimizer, `${stageKey(state.step)}-opt`));
+      if (ema) Object.assign(extra, await tensorsToFiles(ema.averages.map((a) => ({ name: a.name, tensor: a })), `${stageKey(state.step)}-ema`));
       if (adapters.length) Object.assign(extra, await tensorsToFiles(adapters.map((a) => ({ name: a.name, tensor: a })), `${stageKey(state.step)}-adapters`));
       if (discOptimizer) Object.assign(extra, await optimizerToFiles(discOptimizer, `${stageKey(state.step)}-dopt`));
       await checkpoint(extra);
@@ -354,6 +368,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const firstStep = state.step;
     let deadGroups: number | undefined;
     while (state.step < steps) {
+      const lr = spec.lr[stage] * lrFactor(state.step, steps, spec.schedule);
+      for (const o of [optimizer, discOptimizer]) if (o) (o as unknown as { learningRate: number }).learningRate = lr;
       const { x, y } = opts.train.batch(rng, spec.batchSize, spec.flip, spec.size);
       const reference = tf.tidy(() => {
         if (stage === 'train') return y!;
@@ -398,6 +414,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         fake.dispose();
       }
       tf.dispose(batch);
+      ema?.update(state.step);
 
       if (sparsity) {
         const schedule = Math.min(1, (state.step + 1) / Math.max(1, steps / 2));
@@ -421,6 +438,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         deadGroups,
         alive: sparsity && (state.step % 10 === 0 || state.step === steps) ? await sparsity.aliveByLayer() : undefined,
         etaSeconds: perStep * (steps - state.step + remainingSteps(stage)),
+        lr,
+        stepsPerSecond: 1 / perStep,
         elapsedSeconds: (performance.now() - t0) / 1000,
         memory: memoryNow(),
         samples: wantSamples ? await samples(work, stage === 'distill' ? teacher : stage === 'condense' && !opts.test.paired ? original : null) : undefined,
@@ -432,6 +451,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       }
     }
     const finalRole = stage === 'train' ? 'original' : stage === 'condense' ? 'condensed' : 'student';
+    ema?.applyTo();
     await putModel(finalRole, await clone(work), `${stage}-final`);
     delete state.models.work;
     delete state.models.disc;
@@ -471,7 +491,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const budget = spec.budget ? parseBudget(spec.budget) : { kind: 'threshold' as const, value: Number.MIN_VALUE };
     let removed: Set<number>;
     if (budget.kind === 'fps') {
-      const found = await selectForFps(graph, budget.fps, fpsSize(budget));
+      const found = await selectForFps(graph, budget.fps, fpsSize(budget), { measure: opts.measureLatency });
       removed = found.removed;
       state.fpsSearch = found.tries;
     } else {
@@ -511,16 +531,17 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     }
     tf.dispose([fromOriginal, fromStudent]);
     const shape = [1, spec.size, spec.size, inputs.shape[3]];
-    const latBefore = await measureLatency(original, shape, { runs: spec.latencyRuns });
-    const latAfter = await measureLatency(student, shape, { runs: spec.latencyRuns });
+    const measureLatency = opts.measureLatency ?? timedMeasurer({ runs: spec.latencyRuns });
+    const latBefore = await measureLatency(original, shape);
+    const latAfter = await measureLatency(student, shape);
     report.latency = { before: latBefore, after: latAfter, speedup: latBefore.medianMs / latAfter.medianMs };
     const budget = spec.budget ? parseBudget(spec.budget) : null;
     if (budget?.kind === 'fps') {
       const [h, w] = fpsSize(budget);
       const at = [1, h, w, inputs.shape[3]];
       const same = h === spec.size && w === spec.size;
-      const before = same ? latBefore : await measureLatency(original, at, { runs: spec.latencyRuns });
-      const after = same ? latAfter : await measureLatency(student, at, { runs: spec.latencyRuns });
+      const before = same ? latBefore : await measureLatency(original, at);
+      const after = same ? latAfter : await measureLatency(student, at);
       report.fps = { target: budget.fps, size: h, before, after, met: after.fps >= budget.fps, search: state.fpsSearch ?? [] };
     }
     return report;
