@@ -14,7 +14,8 @@ const quietArgs = [
   ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
 ];
 
-const PORT = 4173;
+// The preview server's port; E2E_PORT lets two runs share a machine.
+const PORT = Number(process.env.E2E_PORT ?? 4173);
 
 export default defineConfig({
   testDir: 'tests/e2e',

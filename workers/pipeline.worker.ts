@@ -111,14 +111,22 @@ function throttle(onProgress: (p: Progress) => void, ms: number) {
   };
 }
 
+/** The initialisation under way: a run started meanwhile waits for it instead of starting another. */
+let initialising: Promise<BackendInfo> | null = null;
+
 const api = {
   async init(prefer?: BackendName): Promise<BackendInfo> {
-    backend = await initBackend({ prefer, wasmPaths: WASM_PATHS });
-    gpuLost = null;
-    if (backend.name === 'webgpu') {
-      gpuLostSettled = gpuDevice().lost.then((info) => void (gpuLost = info.message || info.reason || 'no reason given'));
-    }
-    return backend;
+    const previous = initialising;
+    initialising = (async () => {
+      await previous?.catch(() => undefined);
+      backend = await initBackend({ prefer, wasmPaths: WASM_PATHS });
+      gpuLost = null;
+      if (backend.name === 'webgpu') {
+        gpuLostSettled = gpuDevice().lost.then((info) => void (gpuLost = info.message || info.reason || 'no reason given'));
+      }
+      return backend;
+    })();
+    return initialising;
   },
 
   /** The backend runs use now (it changes when the GPU is lost). */
@@ -300,7 +308,7 @@ const api = {
     o: { ngf: number; blocks: number; size: number; steps: number },
     onProgress: (step: number, steps: number, cycle: number) => void,
   ): Promise<ModelRecord> {
-    if (!backend) await api.init();
+    if (!backend) await (initialising ?? api.init());
     const spec = { size: o.size, jitter: 0, inputRange: '-1,1' as const };
     const a = await loadDataset(aId, spec, 3, 3);
     const b = await loadDataset(bId, spec, 3, 3);
@@ -342,7 +350,7 @@ const api = {
     cancelRequested = false;
     let run = await updateRun(store, runId, { status: 'running', error: undefined });
     try {
-      if (!backend) await api.init();
+      if (!backend) await (initialising ?? api.init());
       const model = await loadModel(store, run.modelId);
       const inC = model.inputs[0].shape[3]!;
       const outC = model.outputs[0].shape[3]!;
@@ -392,7 +400,8 @@ const api = {
         let error = stopped ? undefined : (e as Error).message;
         if (!stopped && backend?.name === 'webgpu') {
           // A lost device fails the next GPU read before GPUDevice.lost settles: give it a moment.
-          await Promise.race([gpuLostSettled, new Promise((r) => setTimeout(r, 1000))]);
+          // (Generous: on a busy machine the lost promise can take seconds; other failures wait too.)
+          await Promise.race([gpuLostSettled, new Promise((r) => setTimeout(r, 10_000))]);
           if (gpuLost !== null || /device.*(lost|destroyed)|lost.*device/i.test(error ?? '')) {
             // The GPU went away (driver reset, out of memory, device destroyed): carry on on the CPU.
             const reason = gpuLost ?? error;

@@ -2,13 +2,14 @@
  * A .y4m video for Chromium's fake camera (`--use-file-for-fake-video-capture`): procedural faces
  * moving across the frame. y4m is a header line, then per frame `FRAME\n` + Y, U, V planes (4:2:0).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { proceduralFaces } from '../../src/core/data/faces';
 
 export function writeFakeCamera(frames = 20, width = 320, height = 240, fps = 15): string {
-  const file = path.join(os.tmpdir(), 'alap-e2e', `camera-${width}x${height}-${frames}.y4m`);
+  // One file per process, written whole then renamed: a Chromium of another run never reads it half-written.
+  const file = path.join(os.tmpdir(), 'alap-e2e', `camera-${width}x${height}-${frames}-${process.pid}.y4m`);
   mkdirSync(path.dirname(file), { recursive: true });
   const faces = proceduralFaces(4, height, 1);
   const chunks: Buffer[] = [Buffer.from(`YUV4MPEG2 W${width} H${height} F${fps}:1 Ip A1:1 C420jpeg\n`)];
@@ -33,6 +34,7 @@ export function writeFakeCamera(frames = 20, width = 320, height = 240, fps = 15
     }
     chunks.push(Buffer.from('FRAME\n'), y, u, v);
   }
-  writeFileSync(file, Buffer.concat(chunks));
+  writeFileSync(`${file}.tmp`, Buffer.concat(chunks));
+  renameSync(`${file}.tmp`, file);
   return file;
 }

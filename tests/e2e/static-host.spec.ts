@@ -1,5 +1,6 @@
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 
@@ -11,7 +12,8 @@ const DIST = path.resolve('dist');
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.webmanifest': 'application/manifest+json', '.bin': 'application/octet-stream' };
 let server: Server;
 let swSuffix = '';
-const PORT = 4175;
+/** A free port chosen by the OS, so parallel runs on one machine do not collide. */
+let PORT = 0;
 
 test.beforeAll(async () => {
   server = createServer((req, res) => {
@@ -25,7 +27,8 @@ test.beforeAll(async () => {
     res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-cache' });
     res.end(body);
   });
-  await new Promise<void>((resolve) => server.listen(PORT, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  PORT = (server.address() as AddressInfo).port;
 });
 
 test.afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));

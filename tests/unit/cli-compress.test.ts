@@ -68,8 +68,9 @@ describe('alap train / compress', () => {
     await new Promise<void>((resolve) => {
       child.stderr.on('data', (d) => {
         stderr += String(d);
-        // Kill hard once distillation is under way (checkpoints exist, more steps are unsaved).
-        if (/distill +\[#+\.*\] (1[0-9]|2[0-9])\/30/.test(stderr) && child.exitCode === null) child.kill('SIGKILL');
+        // Kill hard as soon as distillation is under way (condensation is checkpointed, most
+        // distillation steps are still to come, so a slow test process cannot miss the moment).
+        if (/distill +\[/.test(stderr) && child.exitCode === null) child.kill('SIGKILL');
       });
       child.on('exit', () => resolve());
     });

@@ -79,7 +79,8 @@ describe('alap inspect / prune / bench', () => {
     const inspected = JSON.parse(alap('inspect', tiny, '--json').stdout);
     expect(rows.map((l) => l.split(/\s+/)[0]).sort()).toEqual(inspected.layers.map((l: { name: string }) => l.name).filter((n: string) => !n.startsWith('input')).sort());
     const shares = rows.map((l) => Number(/([\d.]+)%/.exec(l)![1]));
-    expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(100, 0);
+    // Each share is printed rounded to 0.1%: the sum is 100 within half a unit per row.
+    expect(Math.abs(shares.reduce((a, b) => a + b, 0) - 100)).toBeLessThanOrEqual(0.05 * rows.length + 1e-9);
   });
 
   it('a size-free model needs --size, then works at that size', async () => {

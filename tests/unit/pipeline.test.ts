@@ -207,7 +207,7 @@ describe('stages', () => {
     base.dispose();
   });
 
-  it('a long run keeps memory flat: tensors and bytes sampled over 300 steps with checkpoints and samples', async () => {
+  it('a long run keeps memory flat: tensors and bytes sampled over 300 steps with checkpoints and samples', { timeout: 400_000 }, async () => {
     const s = spec({ steps: { train: 100, condense: 100, distill: 100 }, task: 'compress', checkpointEvery: 25, sampleEvery: 20, budget: 'macs=0.5' });
     const samples: Record<string, { tensors: number; bytes: number }[]> = {};
     await run(s, new MemoryCheckpointStore(), { onProgress: (p) => (samples[p.stage] ??= []).push({ tensors: tf.memory().numTensors, bytes: tf.memory().numBytes }) });
