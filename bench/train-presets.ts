@@ -5,9 +5,16 @@
  * (float16) files are then read back and evaluated: held-out PSNR/SSIM printed, and a sample grid
  * (input | target | output) written to bench/results/presets/<task>.png.
  *
- *   npx tsx bench/train-presets.ts [--size 64] [--ngf 16] [--blocks 6] [--steps 1200]
- *     [--cycle-steps 600] [--images 160] [--only mask-to-face,face-to-cartoon,unpaired]
- *   npx tsx bench/train-presets.ts --evaluate      # only the evaluation of the shipped files
+ * Paired tasks train with the recipe of src/core/compress/spec.ts (TRAIN_RECIPE: batches, warm-up
+ * and cosine decay, weight EMA); `--time S` sizes the run to S seconds from measured throughput
+ * (the fastest of batch 4, 8, 16 here). Face -> cartoon also learns from photographs
+ * (`--photos <dir>` from bench/fetch-photos.ts): `--crops N` random webcam-like views of the
+ * training photos plus the procedural faces; its held-out photos are evaluated at 64 and 256 px.
+ *
+ *   npx tsx bench/train-presets.ts [--size 64] [--ngf 16] [--blocks 6] [--steps 1200 | --time S]
+ *     [--cycle-steps 600] [--images 160] [--photos scratch/photos] [--crops 5000] [--lr R]
+ *     [--only mask-to-face,face-to-cartoon,unpaired] [--out public/models]
+ *   npx tsx bench/train-presets.ts --evaluate [--photos dir]   # only the shipped files
  */
 import { readModelDir } from '../src/cli/model-dir';
 import { log } from './common';
@@ -28,6 +35,11 @@ import { quantizeModelFiles } from '../src/core/io/quantize';
 import { predictAll, quality } from '../src/core/measure/quality';
 import { buildGenerator, defaultSpec } from '../src/core/models/zoo';
 import { trainCycleGan } from '../src/core/train/cyclegan';
+import { TRAIN_RECIPE } from '../src/core/compress/spec';
+import { fastestBatch, stepsForTime, timedTrainingThroughput } from '../src/core/train/throughput';
+import { formatMovement, weightMovement } from '../src/core/measure/movement';
+import { readPhotoSources } from './fetch-photos';
+import { heldOutPhotoSet, photoPairs, photoQuality, readPhotos } from './photo-data';
 
 const { values } = parseArgs({
   options: {
@@ -40,6 +52,10 @@ const { values } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string' },
     evaluate: { type: 'boolean' },
+    time: { type: 'string' },
+    photos: { type: 'string' },
+    crops: { type: 'string' },
+    lr: { type: 'string' },
   },
 });
 /** The preset's architecture and data (src/core/models/presets.ts) unless overridden. */
@@ -51,6 +67,8 @@ const settings = (preset: Preset) => ({
   cycleSteps: Number(values['cycle-steps'] ?? 600),
   images: Number(values.images ?? preset.images),
   seed: 1,
+  crops: Number(values.crops ?? 5000),
+  lr: Number(values.lr ?? TRAIN_RECIPE.lr),
 });
 const only = (values.only?.split(',') ?? PRESET_TASKS).map(presetFor);
 const outRoot = values.out ?? path.join('public', 'models');
@@ -91,6 +109,17 @@ async function evaluateShipped(preset: Preset, cfg: ReturnType<typeof settings>)
     predicted.dispose();
     line += ` on ${test.length} held-out pairs: PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim.toFixed(4)}`;
   }
+  if (preset.task === 'face-to-cartoon' && values.photos) {
+    const photos = await photoQuality(model, values.photos, [64, 256]);
+    line += `; held-out photos vs the filter: ${Object.entries(photos).map(([k, q]) => `${k} ${q.psnr.toFixed(2)} dB / ${q.ssim.toFixed(4)}`).join(', ')}`;
+    const set = heldOutPhotoSet(values.photos, 256);
+    const grid = gridImage(await sampleGrid(set.inputs, set.targets, [{ label: 'base', model }], '-1,1', set.names, set.length));
+    const file = path.join('bench', 'results', 'presets', `${preset.task}-photos.png`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, encodePng(grid.width, grid.height, grid.channels, grid.data));
+    set.dispose();
+    line += ` (grid ${file})`;
+  }
   const img = gridImage(await sampleGrid(test.inputs, test.targets, [{ label: 'output', model }], '-1,1', test.names, 6));
   const png = path.join('bench', 'results', 'presets', `${preset.task}.png`);
   mkdirSync(path.dirname(png), { recursive: true });
@@ -111,28 +140,57 @@ for (const preset of only) {
   const data = generateTask(task, cfg.images, cfg.size, cfg.seed);
   const started = performance.now();
   if (data.kind === 'paired') {
-    const { train, test } = trainingSets(data.inputs, data.targets, { size: cfg.size, range: '-1,1', heldOut: 16 });
+    // The procedural pairs' last 16 are held out (as before); photo views join the training side.
+    const sets = trainingSets(data.inputs, data.targets, { size: cfg.size, range: '-1,1', heldOut: 16 });
+    let { train } = sets;
+    const { test } = sets;
+    let photoSources: object[] | undefined;
+    if (task === 'face-to-cartoon' && values.photos) {
+      const { train: files, sources } = readPhotoSources(values.photos);
+      photoSources = sources.map(({ file, package: pkg, version, licence }) => ({ file, package: pkg, version, licence, heldOut: !files.includes(file) }));
+      const views = photoPairs(readPhotos(values.photos, files), cfg.crops, cfg.size, cfg.seed);
+      const faces = data.inputs.slice(0, -16);
+      const all = ImageDataset.fromImages([...faces, ...views.inputs], [...data.targets.slice(0, -16), ...views.targets], cfg.size, '-1,1');
+      train.dispose();
+      train = all;
+      log(`${task}: ${faces.length} procedural faces + ${cfg.crops} views of ${files.length} photos`);
+    }
+    const model = buildGenerator(zoo);
+    let steps = cfg.steps;
+    let batchSize = TRAIN_RECIPE.batchSize;
+    if (values.time) {
+      const choice = await fastestBatch([4, 8, 16], timedTrainingThroughput(model, train, cfg.size));
+      batchSize = choice.batch;
+      steps = stepsForTime(Number(values.time), choice.imagesPerSecond / batchSize);
+      log(`${task}: ${choice.table.map((t) => `batch ${t.batch} ${t.imagesPerSecond.toFixed(1)} img/s`).join(', ')} -> ${steps} steps of batch ${batchSize} in ${values.time} s`);
+    }
     let last = 0;
+    const spec = { ...DEFAULT_SPEC, ...TRAIN_RECIPE, batchSize, lr: { ...DEFAULT_SPEC.lr, train: cfg.lr }, task: 'train' as const, size: cfg.size, seed: cfg.seed, steps: { train: steps, condense: 0, distill: 0 }, checkpointEvery: 1e9, sampleEvery: 0 };
     const { student } = await runPipeline({
-      spec: { ...DEFAULT_SPEC, task: 'train', size: cfg.size, seed: cfg.seed, steps: { train: cfg.steps, condense: 0, distill: 0 }, checkpointEvery: 1e9 },
-      model: buildGenerator(zoo),
+      spec,
+      model,
       train,
       test,
       store: new MemoryCheckpointStore(),
       backend: describeBackend(info),
       device: 'presets',
       onProgress: (p) => {
-        if (performance.now() - last > 30_000 || p.step === p.steps) {
+        if (performance.now() - last > 60_000 || p.step === p.steps) {
           last = performance.now();
-          log(`${task} ${p.step}/${p.steps} loss ${p.losses.total.toFixed(4)}`);
+          log(`${task} ${p.step}/${p.steps} loss ${p.losses.total.toFixed(4)} lr ${p.lr.toExponential(2)} ${p.stepsPerSecond.toFixed(2)} steps/s`);
         }
       },
     });
+    const seconds = (performance.now() - started) / 1000;
     const predicted = predictAll(student, test.inputs);
     const heldOut = await quality(predicted, test.targets!, 2);
     predicted.dispose();
-    await write(task, cfg, student, { steps: cfg.steps, trainPairs: train.length, heldOutPairs: test.length, heldOut, seconds: (performance.now() - started) / 1000 });
-    [student, train, test].forEach((x) => x.dispose());
+    const movement = await weightMovement(model, student);
+    const photos = photoSources ? { heldOutPhotos: await photoQuality(student, values.photos!, [64, 256]), photoViews: cfg.crops, photoSources } : {};
+    const recipe = { batchSize, lr: cfg.lr, schedule: spec.schedule, beta1: spec.beta1, ema: spec.ema };
+    await write(task, cfg, student, { steps, recipe, trainPairs: train.length, heldOutPairs: test.length, heldOut, ...photos, seconds, weightMovement: movement.map((m) => ({ layer: m.layer, relative: Number(m.relative.toFixed(4)) })) });
+    log(`${task}: weight movement from initial values:\n${formatMovement(movement)}`);
+    [student, model, train, test].forEach((x) => x.dispose());
   } else {
     const A = ImageDataset.fromImages(data.inputs, null, cfg.size, '-1,1');
     const B = ImageDataset.fromImages(data.targets, null, cfg.size, '-1,1');

@@ -39,6 +39,8 @@ export const OPTIONS = {
   flip: { type: 'string' },
   jitter: { type: 'string' },
   layers: { type: 'boolean' },
+  from: { type: 'string' },
+  time: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -6,6 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend, type BackendName } from '../core/backend';
 import { readChannelGraph } from '../core/graph/channel-graph';
 import { defaultHeldOut, ImageDataset, parseRange, rangeWidth, trainingSets } from '../core/data/dataset';
+import { TRAIN_RECIPE } from '../core/compress/spec';
+import { fastestBatch, stepsForTime, timedTrainingThroughput } from '../core/train/throughput';
+import { formatMovement, weightMovement } from '../core/measure/movement';
 import { DEFAULT_SPEC, PipelineStopped, readRunMeta, runPipeline, type PipelineResult, type Progress, type RunReport, type RunSpec } from '../core/compress/pipeline';
 import { parseBudget } from '../core/compress/prune';
 import { formatCount } from '../core/measure/cost';
@@ -70,12 +73,15 @@ async function execute<T>(
   model: tf.LayersModel,
   checkpointDir: string,
   resuming: boolean,
-  evaluate: (result: PipelineResult, test: ImageDataset) => Promise<T>,
+  evaluate: (result: PipelineResult, test: ImageDataset, spec: RunSpec) => Promise<T>,
+  /** A new run's last say on its spec once data and backend are ready (batch and steps from measured speed). */
+  prepare?: (spec: RunSpec, train: ImageDataset) => Promise<RunSpec>,
 ): Promise<T> {
   const inC = model.inputs[0].shape[3]!;
   const outC = model.outputs[0].shape[3]!;
   const { train, test } = await loadData(run, spec, inC, outC);
   const info = await initBackend({ prefer: run.backend });
+  if (prepare && !resuming) spec = await prepare(spec, train);
   let stop = false;
   const onSigint = () => {
     stop = true;
@@ -103,7 +109,7 @@ async function execute<T>(
         }
       },
     });
-    return await evaluate(result, test);
+    return await evaluate(result, test, spec);
   } catch (e) {
     if (e instanceof PipelineStopped) {
       throw new Error(`${e.message}: run 'alap ${run.command} --resume ${checkpointDir}'`);
@@ -121,7 +127,10 @@ const LOSS_TERMS = ['output', 'ssim', 'feature', 'groundTruth', 'adversarial'] a
 /** A run spec: defaults, then a --spec JSON file, then the individual options. */
 async function specFrom(values: Values, task: RunSpec['task']): Promise<RunSpec> {
   let base: RunSpec = { ...DEFAULT_SPEC, task };
-  if (task === 'train') base.steps = { train: 1000, condense: 0, distill: 0 };
+  if (task === 'train') {
+    const { lr, ...recipe } = TRAIN_RECIPE;
+    base = { ...base, ...recipe, steps: { train: 1000, condense: 0, distill: 0 }, lr: { ...base.lr, train: lr } };
+  }
   if (values.spec) {
     const text = await fs.readFile(values.spec, 'utf8').catch(() => {
       throw new Error(`Cannot read the run spec '${values.spec}'`);
@@ -156,7 +165,7 @@ async function specFrom(values: Values, task: RunSpec['task']): Promise<RunSpec>
     size: int(values, 'size', base.size)!,
     inputRange: values['input-range'] ? parseRange(values['input-range']) : parseRange(base.inputRange),
     seed: int(values, 'seed', base.seed)!,
-    batchSize: int(values, 'batch', base.batchSize)!,
+    batchSize: values.batch === 'auto' ? base.batchSize : int(values, 'batch', base.batchSize)!,
     steps,
     lr,
     loss,
@@ -167,6 +176,27 @@ async function specFrom(values: Values, task: RunSpec['task']): Promise<RunSpec>
     flip: values.flip === undefined ? base.flip : yesNo(values.flip, 'flip'),
     jitter: values.jitter === undefined ? base.jitter : num(values, 'jitter', 0),
   };
+}
+
+/** `--batch auto` and `--time S`: the batch this backend trains fastest, and the steps that fit the time. */
+async function sizeToMeasuredSpeed(spec: RunSpec, train: ImageDataset, model: tf.LayersModel, values: Values): Promise<RunSpec> {
+  if (values.batch !== 'auto' && !values.time) return spec;
+  const measure = timedTrainingThroughput(model, train, spec.size);
+  let batchSize = spec.batchSize;
+  let imagesPerSecond: number | undefined;
+  if (values.batch === 'auto') {
+    const choice = await fastestBatch([1, 2, 4, 8, 16], measure);
+    process.stderr.write(`training throughput: ${choice.table.map((t) => `batch ${t.batch} ${t.imagesPerSecond.toFixed(1)} images/s`).join(', ')}; using batch ${choice.batch}\n`);
+    ({ batch: batchSize, imagesPerSecond } = choice);
+  }
+  const steps = { ...spec.steps };
+  if (values.time) {
+    const seconds = num(values, 'time', 0);
+    imagesPerSecond ??= await measure(batchSize);
+    steps.train = stepsForTime(seconds, imagesPerSecond / batchSize);
+    process.stderr.write(`time budget ${formatDuration(seconds)}: ${steps.train} steps of batch ${batchSize} at ${(imagesPerSecond / batchSize).toFixed(2)} steps/s\n`);
+  }
+  return { ...spec, batchSize, steps };
 }
 
 function yesNo(text: string, key: string): boolean {
@@ -327,16 +357,31 @@ export async function train(values: Values) {
   const { dir, resuming } = await checkpointDirFor(values, run.out);
   if (!resuming) run.heldOut = heldOutCount(values, (await listImages(run.data)).length);
   // Quality on the held-out pairs and latency of the trained model.
-  const { student, q, latency, samples } = await execute(run, spec, model, dir, resuming, async ({ student }, test) => {
-    const predicted = predictAll(student, test.inputs);
-    const q = await quality(predicted, test.targets!, rangeWidth(spec.inputRange));
-    predicted.dispose();
-    const latency = await measureLatency(student, [1, spec.size, spec.size, 3], { runs: spec.latencyRuns });
-    return { student, q, latency, samples: await samplesPng(test, [{ label: 'trained', model: student }]) };
-  });
-  const report = { arch: run.arch, spec: zoo, steps: spec.steps.train, heldOut: run.heldOut, vsTargets: q, latency };
+  const started = performance.now();
+  const { student, q, latency, samples, movement, steps, batchSize } = await execute(
+    run,
+    spec,
+    model,
+    dir,
+    resuming,
+    async ({ student }, test, ran) => {
+      const predicted = predictAll(student, test.inputs);
+      const q = await quality(predicted, test.targets!, rangeWidth(spec.inputRange));
+      predicted.dispose();
+      const latency = await measureLatency(student, [1, spec.size, spec.size, 3], { runs: spec.latencyRuns });
+      // The same seed rebuilds the initial weights: how far training moved each layer.
+      const initial = buildGenerator(zoo);
+      const movement = await weightMovement(initial, student);
+      initial.dispose();
+      return { student, q, latency, movement, steps: ran.steps.train, batchSize: ran.batchSize, samples: await samplesPng(test, [{ label: 'trained', model: student }]) };
+    },
+    (s, data) => sizeToMeasuredSpeed(s, data, model, values),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const report = { arch: run.arch, spec: zoo, steps, batchSize, heldOut: run.heldOut, vsTargets: q, latency, seconds, weightMovement: movement };
   await finish(run, dir, student, report, samples.png);
-  console.log(`${run.arch} trained for ${spec.steps.train} steps: held-out PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim.toFixed(4)}; ${latency.medianMs.toFixed(1)} ms per frame`);
+  process.stderr.write(`weight movement from the initial values (‖W − W₀‖ / ‖W₀‖ per layer):\n${formatMovement(movement)}\n`);
+  console.log(`${run.arch} trained for ${steps} steps: held-out PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim.toFixed(4)}; ${latency.medianMs.toFixed(1)} ms per frame`);
   console.log(`wrote ${run.out}/model.json, weights.bin, report.json, samples.png (held-out: ${samples.columns.join(' | ')})`);
 }
 

@@ -1,5 +1,6 @@
 /**
- * `alap`: the studio's core, headless. Commands: create, inspect, prune, bench, compress, train.
+ * `alap`: the studio's core, headless. Commands: create, inspect, prune, bench, compress, train,
+ * data, run.
  * Errors from bad input end in one sentence on stderr and exit code 1.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -12,6 +13,7 @@ import { ARCHS, buildGenerator, defaultSpec, type Arch } from '../core/models/zo
 import { readModelDir, writeModelDir } from './model-dir';
 import { int, nodeBackend, parse, progressBar, UsageError, type Values } from './args';
 import { compress, makeData, train } from './compress';
+import { dataFromPhotos, runModel } from './photos';
 
 const USAGE = `Usage:
   alap create --arch resnet|unet|globalgen --out <dir> [--ngf N] [--blocks N] [--size N|any]
@@ -30,6 +32,10 @@ const USAGE = `Usage:
                 (the shipped base model on generated data, kept in <out>-data)
   alap compress --resume <checkpoint dir>
   alap data --out <dir> [--task shapes|mask-to-face|face-to-cartoon|unpaired] [--count 40] [--size 128] [--seed N]
+  alap data --task face-to-cartoon --from <folder of photos> --out <dir> [--size 256]
+            (each photo centre-cropped and resized; its target is the cartoon filter's output)
+  alap run <model.json|dir> --data <image folder> --out <dir> [--size N] [--input-range -1,1|0,1|0,255]
+           (the model's output for every image, as PNGs of the same names)
   alap train --arch resnet|unet|globalgen --data <dir> --targets <dir> --out <dir>
              [--size 128] [--steps N] [--ngf N] [--blocks N] [--lr R] [--batch N] [--seed N]
              [--loss output=1,ssim=0.2,adversarial=0] [--label-classes K] [--flip yes|no] [--jitter F]
@@ -178,7 +184,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'prune') await prune(positionals, values);
     else if (command === 'compress') await compress(values);
     else if (command === 'train') await train(values);
-    else if (command === 'data') await makeData(values);
+    else if (command === 'data') await (values.from ? dataFromPhotos(values) : makeData(values));
+    else if (command === 'run') await runModel(modelArg(positionals), values);
     else throw new UsageError(`Unknown command '${command}'`);
     return 0;
   } catch (e) {
