@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend, type BackendInfo, type BackendName } from '../src/core/backend';
 import { defaultHeldOut, rangeWidth, trainingSets, type RawImage } from '../src/core/data/dataset';
 import { cartoonize } from '../src/core/data/cartoon';
+import { centreSquare } from '../src/core/data/photo-augment';
 import { colourLabelMap } from '../src/core/data/labels';
 import { taskItems, taskKind, type TaskName } from '../src/core/data/tasks';
 import { presetFor, type PresetTask } from '../src/core/models/presets';
@@ -38,6 +39,8 @@ export type ImportFiles =
   | { mode: 'paired'; inputs: File[]; targets: File[] }
   | { mode: 'side-by-side'; inputs: File[]; direction: 'AtoB' | 'BtoA' }
   | { mode: 'unpaired'; inputs: File[] }
+  /** The user's photos: each centre-cropped to `size`, its target the cartoon filter's output. */
+  | { mode: 'cartoon'; inputs: File[]; size: number }
   /** CelebAMask-HQ style: grey label PNGs (class index per pixel) matched by name with photos. */
   | { mode: 'labels'; inputs: File[]; targets: File[]; classes: number };
 
@@ -263,6 +266,13 @@ const api = {
           continue;
         }
         pairs.push({ name: f.name, input: f, target: t });
+      }
+    } else if (files.mode === 'cartoon') {
+      for (const f of files.inputs) {
+        const img = await usable(f);
+        if (!img) continue;
+        const square = centreSquare(img, files.size);
+        pairs.push({ name: f.name, input: await encodePngBlob(square), target: await encodePngBlob(cartoonize(square)) });
       }
     } else {
       for (const f of files.inputs) if (await usable(f)) pairs.push({ name: f.name, input: f, target: null });

@@ -2,6 +2,7 @@ import { expect, test, type Page } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs';
 import { encodePng } from '../../src/cli/images';
 import { proceduralFaces } from '../../src/core/data/faces';
+import { cartoonize } from '../../src/core/data/cartoon';
 import { saveModelToFiles } from '../../src/core/io/model-files';
 import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
 
@@ -101,6 +102,36 @@ test('CelebAMask-style label maps become colour-coded inputs; a map with a value
     return Array.from(c.getImageData(0, 0, img.naturalWidth, img.naturalHeight).data).filter((_, i) => i % 4 !== 3);
   });
   expect(stored).toEqual(Array.from(faces[0].labelColours.data));
+});
+
+test('my photos -> cartoon: each photo is centre-cropped and paired with the cartoon filter of itself', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  const face = proceduralFaces(1, 48, 4)[0].face;
+  // A landscape "photo": the face in the middle, 8 px of grey either side (cropped away).
+  const wide = new Uint8Array(64 * 48 * 3);
+  for (let y = 0; y < 48; y++) for (let x = 0; x < 64; x++) wide.set(x >= 8 && x < 56 ? face.data.subarray((y * 48 + x - 8) * 3, (y * 48 + x - 7) * 3) : [128, 128, 128], (y * 64 + x) * 3);
+  await page.getByTestId('import-mode').selectOption('cartoon');
+  await page.getByTestId('cartoon-size').fill('48');
+  await page.getByTestId('import-inputs').setInputFiles([
+    { name: 'me.png', mimeType: 'image/png', buffer: encodePng(64, 48, 3, wide) },
+    { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a jpeg') },
+  ]);
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await expect(page.getByTestId('import-errors')).toContainText("'broken.jpg' is not an image this browser can decode");
+  await expect(page.getByTestId('datasets')).toContainText('1 paired images');
+  const [input, target] = await page.getByTestId('preview').locator('img').evaluateAll((imgs) =>
+    Promise.all(
+      imgs.map(async (img) => {
+        const i = img as HTMLImageElement;
+        await i.decode();
+        const c = new OffscreenCanvas(i.naturalWidth, i.naturalHeight).getContext('2d')!;
+        c.drawImage(i, 0, 0);
+        return Array.from(c.getImageData(0, 0, i.naturalWidth, i.naturalHeight).data).filter((_, k) => k % 4 !== 3);
+      }),
+    ),
+  );
+  expect(input).toEqual(Array.from(face.data));
+  expect(target).toEqual(Array.from(cartoonize(face).data));
 });
 
 test('model import: a good model is described; broken, incomplete and unsupported ones are refused and change nothing', async ({ page }) => {
