@@ -11,6 +11,7 @@ import { describeBackend, initBackend, type BackendInfo, type BackendName } from
 import { defaultHeldOut, rangeWidth, trainingSets, type RawImage } from '../src/core/data/dataset';
 import { cartoonize } from '../src/core/data/cartoon';
 import { centreSquare } from '../src/core/data/photo-augment';
+import { timedTrainingThroughput } from '../src/core/train/throughput';
 import { colourLabelMap } from '../src/core/data/labels';
 import { taskItems, taskKind, type TaskName } from '../src/core/data/tasks';
 import { presetFor, type PresetTask } from '../src/core/models/presets';
@@ -191,6 +192,22 @@ const api = {
     const existing = (await store.getAll('datasets')).find((d) => d.task === task && d.size === preset.size && d.count === count && d.complete !== false && !d.name.endsWith('domain B'));
     const dataset = existing ?? (await api.createDemoDataset(task, count, preset.size, onProgress));
     return { model, dataset };
+  },
+
+  /**
+   * Training images per second here for a stored model and dataset at a batch size, so a run can
+   * be sized to the minutes the user gives (real optimizer steps on a copy of the model).
+   */
+  async trainingSpeed(modelId: string, datasetId: string, size: number, batch: number): Promise<number> {
+    if (!backend) await (initialising ?? api.init());
+    const store = await database();
+    const model = await loadModel(store, modelId);
+    const { train, test } = await loadDataset(datasetId, { size, jitter: 0, inputRange: '-1,1' }, model.inputs[0].shape[3]!, model.outputs[0].shape[3]!);
+    try {
+      return await timedTrainingThroughput(model, train, size, { warmup: 1, steps: 3 })(batch);
+    } finally {
+      [model, train, test].forEach((x) => x.dispose());
+    }
   },
 
   /** Webcam frames (square RGBA) as a face -> cartoon dataset: each frame with its cartoon. */

@@ -75,8 +75,13 @@ export async function modelChoices(): Promise<ModelChoice[]> {
   const stored = (await (await db()).getAll('models')).sort((a, b) => b.createdAt - a.createdAt);
   const choices: ModelChoice[] = stored.map((m) => ({ key: m.id, label: `${m.name} (${m.source})`, source: { kind: 'stored', id: m.id }, compressed: m.source === 'student' }));
   for (const p of Object.values(PRESETS)) {
-    if (stored.some((m) => m.preset?.task === p.task)) continue;
-    choices.push({ key: `shipped-${p.task}`, label: `${p.label} base (shipped)`, source: { kind: 'url', url: shippedModelUrl(p), name: p.label }, compressed: false });
+    if (!stored.some((m) => m.preset?.task === p.task)) {
+      choices.push({ key: `shipped-${p.task}`, label: `${p.label} base (shipped)`, source: { kind: 'url', url: shippedModelUrl(p), name: p.label }, compressed: false });
+    }
+    if (p.realtimeDir) {
+      const url = new URL(`${p.realtimeDir}/`, document.baseURI).href;
+      choices.push({ key: `shipped-realtime-${p.task}`, label: `${p.label} real-time student (shipped)`, source: { kind: 'url', url, name: `${p.label} real-time` }, compressed: true });
+    }
   }
   return choices;
 }

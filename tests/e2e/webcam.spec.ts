@@ -14,11 +14,13 @@ test.beforeEach(({}, testInfo) => {
 
 test('webcam frames are captured into a face -> cartoon dataset', async ({ page }) => {
   await page.goto('/?backend=wasm');
-  await page.getByTestId('camera-start').click();
-  await expect(page.getByTestId('camera-capture')).toBeVisible({ timeout: 30_000 });
-  await page.getByLabel('Frames', { exact: true }).fill('6');
-  await expect(page.getByTestId('camera-capture')).toHaveText('Capture 6 frames');
-  await page.getByTestId('camera-capture').click();
+  // The Data section's capture (Cartoon me has its own).
+  const cam = page.locator('[data-testid="webcam-capture"]:not([data-testid="cartoon-me"] *)');
+  await cam.getByTestId('camera-start').click();
+  await expect(cam.getByTestId('camera-capture')).toBeVisible({ timeout: 30_000 });
+  await cam.getByLabel('Frames', { exact: true }).fill('6');
+  await expect(cam.getByTestId('camera-capture')).toHaveText('Capture 6 frames');
+  await cam.getByTestId('camera-capture').click();
   await expect(page.getByTestId('datasets')).toContainText('Webcam -> cartoon (6 x 64px', { timeout: 60_000 });
   await expect(page.getByTestId('datasets')).toContainText('6 paired images (5 train, 1 held out)');
   // Inputs are camera frames (the fake camera's faces, not blank), targets their cartoons.

@@ -12,7 +12,8 @@ import { augmentPhoto, centreSquare, resampleSquare } from '../../src/core/data/
 import { weightMovement } from '../../src/core/measure/movement';
 import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
 import { Rng } from '../../src/core/train/rng';
-import { fastestBatch, stepsForTime } from '../../src/core/train/throughput';
+import { fastestBatch } from '../../src/core/train/throughput';
+import { stepsForTime } from '../../src/core/compress/spec';
 import { encodePng } from '../../src/cli/images';
 
 const BIN = path.resolve(__dirname, '../../bin/alap.js');

@@ -20,6 +20,11 @@ export interface Preset {
   size: number;
   /** The shipped base model's folder, relative to the app root (or the repo's public/). */
   modelDir: string;
+  /**
+   * A real-time student of that base shipped next to it (bench/realtime-students.ts), so Live
+   * starts at real time before the user compresses anything; absent where none ships.
+   */
+  realtimeDir?: string;
   /** How many images a first dataset has, and how long a first compression runs. */
   images: number;
   compress: { budget: string; condense: number; distill: number };

@@ -30,12 +30,6 @@ export async function fastestBatch(candidates: number[], measure: ThroughputMeas
   return { ...best, table };
 }
 
-/** Steps that fit in `seconds` at `stepsPerSecond`, keeping a small reserve for checkpoints and evaluation. */
-export function stepsForTime(seconds: number, stepsPerSecond: number): number {
-  if (!(seconds > 0)) throw new Error(`A time budget must be a positive number of seconds, got ${seconds}`);
-  return Math.max(1, Math.floor(seconds * stepsPerSecond * 0.95));
-}
-
 /**
  * Times real Adam steps of the L1 loss on a copy of `model` (the model itself is not touched):
  * `warmup` untimed steps, then `steps` timed ones, per batch size.
