@@ -1,11 +1,8 @@
 import { expect, test } from '@playwright/test';
-import config from '../../playwright.config';
-import { writeFakeCamera } from './fake-camera';
+import { fakeCameraLaunchOptions } from './fake-camera';
 
-const camera = writeFakeCamera();
-const base = config.use!.launchOptions!;
 test.use({
-  launchOptions: { ...base, args: [...(base.args ?? []), '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${camera}`] },
+  launchOptions: fakeCameraLaunchOptions(),
 });
 
 test.beforeEach(({}, testInfo) => {

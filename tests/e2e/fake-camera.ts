@@ -5,6 +5,8 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { LaunchOptions } from '@playwright/test';
+import config from '../../playwright.config';
 import { proceduralFaces } from '../../src/core/data/faces';
 
 export function writeFakeCamera(frames = 20, width = 320, height = 240, fps = 15): string {
@@ -37,4 +39,10 @@ export function writeFakeCamera(frames = 20, width = 320, height = 240, fps = 15
   writeFileSync(`${file}.tmp`, Buffer.concat(chunks));
   renameSync(`${file}.tmp`, file);
   return file;
+}
+
+/** Launch options that give Chromium a fake camera playing `file` (use in `test.use`). */
+export function fakeCameraLaunchOptions(file = writeFakeCamera()): LaunchOptions {
+  const base = config.use!.launchOptions!;
+  return { ...base, args: [...(base.args ?? []), '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${file}`] };
 }

@@ -1,17 +1,13 @@
 import { expect, test } from '@playwright/test';
-import config from '../../playwright.config';
-import { writeFakeCamera } from './fake-camera';
+import { fakeCameraLaunchOptions } from './fake-camera';
 import { screenshot } from './screenshot';
-
-const camera = writeFakeCamera();
-const base = config.use!.launchOptions!;
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'the live path is the same on every backend; SwiftShader WebGPU is too slow to show a stream');
 });
 
 test.use({
-  launchOptions: { ...base, args: [...(base.args ?? []), '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${camera}`] },
+  launchOptions: fakeCameraLaunchOptions(),
 });
 
 test('webcam frames flow through the cartoon model; displayed FPS and inference latency are reported; memory stays flat', async ({ page }) => {
