@@ -194,16 +194,31 @@ for (const preset of only) {
   } else {
     const A = ImageDataset.fromImages(data.inputs, null, cfg.size, '-1,1');
     const B = ImageDataset.fromImages(data.targets, null, cfg.size, '-1,1');
+    // The recipe's schedule and weight EMA; CycleGAN keeps its own lr (2e-4) and batch (1, as published).
+    const recipe = { batch: 1, lr: 2e-4, schedule: TRAIN_RECIPE.schedule, ema: TRAIN_RECIPE.ema };
+    let steps = cfg.cycleSteps;
+    if (values.time) {
+      // Throughput from a short throwaway run of the same trainer.
+      const t0 = performance.now();
+      (await trainCycleGan({ a: A, b: B, generator: zoo, steps: 6, seed: cfg.seed, ...recipe })).model.dispose();
+      steps = stepsForTime(Number(values.time), 6000 / (performance.now() - t0));
+      log(`${task}: ${steps} CycleGAN steps in ${values.time} s`);
+    }
     const { model, losses } = await trainCycleGan({
       a: A,
       b: B,
       generator: zoo,
-      steps: cfg.cycleSteps,
+      steps,
       seed: cfg.seed,
-      onReport: (step, l) => log(`${task} ${step}/${cfg.cycleSteps} cycle ${l.cycle.toFixed(4)} generator ${l.generator.toFixed(4)}`),
+      ...recipe,
+      reportEvery: 200,
+      onReport: (step, l) => log(`${task} ${step}/${steps} cycle ${l.cycle.toFixed(4)} generator ${l.generator.toFixed(4)}`),
     });
-    await write(task, cfg, model, { direction: 'A (day) -> B (night)', steps: cfg.cycleSteps, images: cfg.images, finalCycleLoss: losses.cycle, seconds: (performance.now() - started) / 1000 });
-    [model, A, B].forEach((x) => x.dispose());
+    const initial = buildGenerator({ ...zoo, seed: cfg.seed });
+    const movement = await weightMovement(initial, model);
+    await write(task, cfg, model, { direction: 'A (day) -> B (night)', steps, recipe, images: cfg.images, finalCycleLoss: losses.cycle, seconds: (performance.now() - started) / 1000, weightMovement: movement.map((m) => ({ layer: m.layer, relative: Number(m.relative.toFixed(4)) })) });
+    log(`${task}: weight movement from initial values:\n${formatMovement(movement)}`);
+    [model, initial, A, B].forEach((x) => x.dispose());
   }
   await evaluateShipped(preset, cfg);
 }

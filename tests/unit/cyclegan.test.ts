@@ -5,7 +5,7 @@ import { ImageDataset } from '../../src/core/data/dataset';
 import { generateTask } from '../../src/core/data/tasks';
 import { nightStyle } from '../../src/core/data/unpaired';
 import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
-import { CycleGanTrainer } from '../../src/core/train/cyclegan';
+import { CycleGanTrainer, trainCycleGan } from '../../src/core/train/cyclegan';
 import { Rng } from '../../src/core/train/rng';
 
 beforeAll(async () => {
@@ -48,5 +48,23 @@ describe('CycleGAN training', () => {
     expect(mean(cycles.slice(-10))).toBeLessThan(mean(cycles.slice(0, 10)) * 0.8);
     expect(new Set(counts.slice(2)).size).toBe(1);
     trainer.dispose();
+  });
+
+  it('with the recipe (batches, cosine decay, weight EMA) returns the averaged G and frees everything else', async () => {
+    const size = 16;
+    const { inputs: a, targets: b } = generateTask('unpaired', 8, size, 6);
+    const A = ImageDataset.fromImages(a, null, size, '-1,1');
+    const B = ImageDataset.fromImages(b, null, size, '-1,1');
+    const generator = defaultSpec('resnet', { ngf: 4, depth: 1, size });
+    const before = tf.memory().numTensors;
+    const run = (ema: number) => trainCycleGan({ a: A, b: B, generator, steps: 6, seed: 3, lr: 1e-3, batch: 2, schedule: { warmup: 0.2, decay: 'cosine' }, ema });
+    const { model } = await run(0.9);
+    // Only the returned generator's weights are left.
+    expect(tf.memory().numTensors - before).toBe(model.weights.length);
+    // The average differs from the last iterate (same seed, same data, EMA off).
+    const { model: last } = await run(0);
+    const diff = tf.tidy(() => tf.addN(model.getWeights().map((w, i) => tf.sum(tf.abs(tf.sub(w, last.getWeights()[i]))))).dataSync()[0]);
+    expect(diff).toBeGreaterThan(0);
+    [model, last, A, B].forEach((x) => x.dispose());
   });
 });

@@ -10,6 +10,7 @@ import type { ImageDataset } from '../data/dataset';
 import { buildGenerator, type GeneratorSpec } from '../models/zoo';
 import { l1, lsganDiscriminator, lsganGenerator } from './losses';
 import { Rng } from './rng';
+import { lrFactor, WeightEma, type LrSchedule } from './schedule';
 
 export interface CycleGanWeights {
   cycle: number;
@@ -45,7 +46,12 @@ export class CycleGanTrainer {
     this.optD = tf.train.adam(lr, 0.5, 0.999);
   }
 
-  private static vars(...models: tf.LayersModel[]): tf.Variable[] {
+  /** Both optimizers' rate (the schedule sets it every step). */
+  setLearningRate(lr: number): void {
+    for (const o of [this.optG, this.optD]) (o as unknown as { learningRate: number }).learningRate = lr;
+  }
+
+  static vars(...models: tf.LayersModel[]): tf.Variable[] {
     return models.flatMap((m) => m.trainableWeights.map((w) => w.read() as tf.Variable));
   }
 
@@ -101,26 +107,37 @@ export async function trainCycleGan(o: {
   steps: number;
   seed: number;
   lr?: number;
+  /** Images per domain per step (default 1, as in the paper). */
+  batch?: number;
+  /** Learning-rate schedule (default: constant). */
+  schedule?: LrSchedule;
+  /** EMA decay of G: A -> B's weights (0: off); the returned G is the average. */
+  ema?: number;
   reportEvery?: number;
   onReport?: (step: number, losses: CycleGanLosses) => void;
 }): Promise<{ model: tf.LayersModel; losses: CycleGanLosses }> {
   const size = o.a.inputs.shape[1];
   const trainer = new CycleGanTrainer(buildGenerator({ ...o.generator, seed: o.seed }), buildGenerator({ ...o.generator, seed: o.seed + 1 }), size, o.lr);
   const rng = new Rng(o.seed);
+  const ema = o.ema ? new WeightEma(CycleGanTrainer.vars(trainer.gAB), o.ema) : null;
   let losses!: CycleGanLosses;
   try {
     for (let step = 1; step <= o.steps; step++) {
-      const a = o.a.batch(rng, 1, true).x;
-      const b = o.b.batch(rng, 1, true).x;
+      trainer.setLearningRate((o.lr ?? 2e-4) * lrFactor(step - 1, o.steps, o.schedule ?? { warmup: 0, decay: 'constant' }));
+      const a = o.a.batch(rng, o.batch ?? 1, true).x;
+      const b = o.b.batch(rng, o.batch ?? 1, true).x;
       losses = await trainer.step(a, b);
       tf.dispose([a, b]);
+      ema?.update(step - 1);
       if (!Number.isFinite(losses.generator)) throw new Error(`CycleGAN training diverged at step ${step} (generator loss ${losses.generator}); lower the learning rate`);
       if (step % (o.reportEvery ?? 100) === 0 || step === o.steps) o.onReport?.(step, losses);
     }
+    ema?.applyTo();
   } catch (e) {
     trainer.gAB.dispose();
     throw e;
   } finally {
+    ema?.dispose();
     trainer.gBA.dispose();
     trainer.dispose();
   }
