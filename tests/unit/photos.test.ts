@@ -12,8 +12,7 @@ import { augmentPhoto, centreSquare, resampleSquare } from '../../src/core/data/
 import { weightMovement } from '../../src/core/measure/movement';
 import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
 import { Rng } from '../../src/core/train/rng';
-import { fastestBatch } from '../../src/core/train/throughput';
-import { stepsForTime } from '../../src/core/compress/spec';
+import { fastestBatch, stepsForTime } from '../../src/core/train/run-size';
 import { encodePng } from '../../src/cli/images';
 
 const BIN = path.resolve(__dirname, '../../bin/alap.js');

@@ -12,6 +12,8 @@ import { ImageDataset } from '../../src/core/data/dataset';
 import { generateTask, type TaskName } from '../../src/core/data/tasks';
 import { loadModelFromFiles } from '../../src/core/io/model-files';
 import { predictAll, quality } from '../../src/core/measure/quality';
+import { modelCost } from '../../src/core/measure/cost';
+import { readChannelGraph } from '../../src/core/graph/channel-graph';
 
 const ROOT = path.resolve(__dirname, '../../public/models');
 const presets = existsSync(ROOT) ? readdirSync(ROOT).filter((d) => statSync(path.join(ROOT, d)).isDirectory()) : [];
@@ -22,11 +24,28 @@ beforeAll(async () => {
 });
 
 describe('shipped base models', () => {
-  it('exist for the three paper tasks', () => {
-    expect(presets.sort()).toEqual(['face-to-cartoon', 'mask-to-face', 'unpaired']);
+  it('exist for the three paper tasks (and real-time students of them)', () => {
+    expect(presets.filter((p) => !p.endsWith('-realtime')).sort()).toEqual(['face-to-cartoon', 'mask-to-face', 'unpaired']);
+    for (const p of presets.filter((p) => p.endsWith('-realtime'))) expect(presets).toContain(p.replace(/-realtime$/, ''));
   });
 
-  it.each(presets)('%s loads, runs and matches its info.json', async (task) => {
+  it.each(presets.filter((p) => p.endsWith('-realtime')))('%s is a student of its base with the MACs and quality its info.json states', async (dir) => {
+    const info = JSON.parse(readFileSync(path.join(ROOT, dir, 'info.json'), 'utf8'));
+    const load = (d: string) => loadModelFromFiles(readFileSync(path.join(ROOT, d, 'model.json'), 'utf8'), new Map([['weights.bin', new Uint8Array(readFileSync(path.join(ROOT, d, 'weights.bin')))]]));
+    const [student, base] = [await load(dir), await load(info.base.replace(/^models\//, ''))];
+    const size: [number, number] = [info.macs.at, info.macs.at];
+    expect(modelCost(readChannelGraph(student), size).macs).toBe(info.macs.student);
+    expect(modelCost(readChannelGraph(base), size).macs).toBe(info.macs.base);
+    expect(info.macs.student).toBeLessThan(info.macs.base);
+    const data = generateTask(info.task as TaskName, 16, info.size, 999);
+    const ds = ImageDataset.fromImages(data.inputs, data.targets, info.size, '-1,1');
+    const out = predictAll(student, ds.inputs);
+    expect((await quality(out, ds.targets!, 2)).psnr).toBeGreaterThan(info.heldOut.psnr - 3);
+    tf.dispose([out]);
+    [ds, student, base].forEach((x) => x.dispose());
+  });
+
+  it.each(presets.filter((p) => !p.endsWith('-realtime')))('%s loads, runs and matches its info.json', async (task) => {
     const dir = path.join(ROOT, task);
     const info = JSON.parse(readFileSync(path.join(dir, 'info.json'), 'utf8'));
     const json = readFileSync(path.join(dir, 'model.json'), 'utf8');

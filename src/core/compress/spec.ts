@@ -79,9 +79,3 @@ export const TRAIN_RECIPE: Pick<RunSpec, 'batchSize' | 'schedule' | 'beta1' | 'e
   beta1: 0.9,
   ema: 0.999,
 };
-
-/** Steps that fit in `seconds` at `stepsPerSecond`, keeping a small reserve for checkpoints and evaluation. */
-export function stepsForTime(seconds: number, stepsPerSecond: number): number {
-  if (!(seconds > 0)) throw new Error(`A time budget must be a positive number of seconds, got ${seconds}`);
-  return Math.max(1, Math.floor(seconds * stepsPerSecond * 0.95));
-}

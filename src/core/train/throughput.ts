@@ -1,34 +1,12 @@
 /**
- * How fast training goes here, so a run can be sized to a wall-time budget and use the batch size
- * this backend handles best. Like every decision from measured time, the measurement is a
- * parameter (`ThroughputMeasurer`): the default times real optimizer steps; tests pass a model.
+ * The default `ThroughputMeasurer` (see run-size.ts): real optimizer steps timed on this backend.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/dataset';
 import { loadModelFromFiles, saveModelToFiles } from '../io/model-files';
 import { l1 } from './losses';
 import { Rng } from './rng';
-
-/** Training images per second at a batch size. */
-export type ThroughputMeasurer = (batch: number) => Promise<number>;
-
-export interface BatchChoice {
-  batch: number;
-  imagesPerSecond: number;
-  table: { batch: number; imagesPerSecond: number }[];
-}
-
-/**
- * The candidate with the most images per second. Larger batches are only taken when they are
- * clearly faster (5%), since at equal speed smaller batches take more optimizer steps.
- */
-export async function fastestBatch(candidates: number[], measure: ThroughputMeasurer): Promise<BatchChoice> {
-  if (!candidates.length) throw new Error('No batch sizes to choose from');
-  const table: BatchChoice['table'] = [];
-  for (const batch of [...candidates].sort((a, b) => a - b)) table.push({ batch, imagesPerSecond: await measure(batch) });
-  const best = table.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond * 1.05 ? b : a));
-  return { ...best, table };
-}
+import type { ThroughputMeasurer } from './run-size';
 
 /**
  * Times real Adam steps of the L1 loss on a copy of `model` (the model itself is not touched):
