@@ -110,14 +110,13 @@ for (const task of values.only?.split(',') ?? PRESET_TASKS.filter((t) => t !== '
   const [baseLat, studentLat] = [await measureLatency(base, shape, { runs: 20 }), await measureLatency(student, shape, { runs: 20 })];
   const photos = task === 'face-to-cartoon' && values.photos ? { heldOutPhotosVsFilter: await photoQuality(student, values.photos, [64, 256]) } : {};
   if (task === 'face-to-cartoon' && values.photos) {
-    // Held-out photos at 256 px: input | cartoon filter | base | real-time student (README and app).
+    // Held-out photos at 256 px: input | cartoon filter | base | real-time student.
     const set = heldOutPhotoSet(values.photos, cfg.at);
     const grid = gridImage(await sampleGrid(set.inputs, set.targets, [{ label: 'base', model: base }, { label: 'real-time', model: student }], '-1,1', set.names, set.length));
     const png = encodePng(grid.width, grid.height, grid.channels, grid.data);
-    for (const file of [path.join('bench', 'results', 'presets', `${task}-photos.png`), path.join('public', 'results', `${task}-photos.png`)]) {
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(file, png);
-    }
+    const file = path.join('bench', 'results', 'presets', `${task}-realtime-photos.png`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, png);
     set.dispose();
   }
   const dir = path.join(outRoot, `${task}-realtime`);

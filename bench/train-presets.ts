@@ -115,9 +115,11 @@ async function evaluateShipped(preset: Preset, cfg: ReturnType<typeof settings>)
     line += `; held-out photos vs the filter: ${Object.entries(photos).map(([k, q]) => `${k} ${q.psnr.toFixed(2)} dB / ${q.ssim.toFixed(4)}`).join(', ')}`;
     const set = heldOutPhotoSet(values.photos, 256);
     const grid = gridImage(await sampleGrid(set.inputs, set.targets, [{ label: 'base', model }], '-1,1', set.names, set.length));
+    // For the README and, as the app's reference, public/results.
     const file = path.join('bench', 'results', 'presets', `${preset.task}-photos.png`);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, encodePng(grid.width, grid.height, grid.channels, grid.data));
+    writeFileSync(path.join('public', 'results', `${preset.task}-photos.png`), encodePng(grid.width, grid.height, grid.channels, grid.data));
     set.dispose();
     line += ` (grid ${file})`;
   }
