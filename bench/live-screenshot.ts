@@ -1,8 +1,8 @@
 /**
  * The Live demo on a real face: Chromium's fake camera plays a held-out photograph (never used in
- * training; fetched by bench/fetch-photos.ts) slowly panned and zoomed as a 640x480 video, the app
- * shows the shipped face -> cartoon base and its real-time student side by side at 256 px on wasm,
- * and the Live section is saved as a screenshot with the FPS and latency the page reports.
+ * training; fetched by bench/fetch-photos.ts) slowly zoomed as a 640x480 video, the app shows the
+ * shipped face -> cartoon base at 256 px on wasm, and the Live section is saved as a screenshot
+ * with the FPS and latency the page reports.
  *
  *   npm run build && npx tsx bench/live-screenshot.ts [--photo python3-skimage__astronaut.png]
  *     [--photos scratch/photos] [--out docs/screenshots/live-real-face.png] [--seconds 20]
@@ -48,8 +48,7 @@ try {
   }
   await page.getByTestId('backend-name').filter({ hasText: 'wasm' }).waitFor({ timeout: 60_000 });
   await page.getByTestId('live-original').selectOption({ label: 'Face → cartoon base (shipped)' });
-  await page.getByTestId('live-compressed').selectOption({ label: 'Face → cartoon real-time student (shipped)' });
-  await page.getByTestId('live-mode').selectOption('split');
+  await page.getByTestId('live-mode').selectOption('original');
   await page.getByTestId('live-size').fill('256');
   await page.getByTestId('live-start').click();
   await page.waitForTimeout(Number(values.seconds ?? 20) * 1000);
