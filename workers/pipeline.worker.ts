@@ -12,6 +12,7 @@ import { defaultHeldOut, rangeWidth, trainingSets, type RawImage } from '../src/
 import { cartoonize } from '../src/core/data/cartoon';
 import { centreSquare } from '../src/core/data/photo-augment';
 import { timedTrainingThroughput } from '../src/core/train/throughput';
+import { fastestBatch, type BatchChoice } from '../src/core/train/run-size';
 import { colourLabelMap } from '../src/core/data/labels';
 import { taskItems, taskKind, type TaskName } from '../src/core/data/tasks';
 import { presetFor, type PresetTask } from '../src/core/models/presets';
@@ -118,6 +119,11 @@ function throttle(onProgress: (p: Progress) => void, ms: number) {
 /** The initialisation under way: a run started meanwhile waits for it instead of starting another. */
 let initialising: Promise<BackendInfo> | null = null;
 
+/** The backend, initialised (or being initialised) once. */
+async function ready(): Promise<void> {
+  if (!backend) await (initialising ?? api.init());
+}
+
 const api = {
   async init(prefer?: BackendName): Promise<BackendInfo> {
     const previous = initialising;
@@ -195,16 +201,17 @@ const api = {
   },
 
   /**
-   * Training images per second here for a stored model and dataset at a batch size, so a run can
-   * be sized to the minutes the user gives (real optimizer steps on a copy of the model).
+   * The batch size this backend trains a stored model fastest at on a stored dataset, with its
+   * images per second, so a run can be sized to the minutes the user gives (real optimizer steps
+   * on a copy of the model; model and data are read once for all candidates).
    */
-  async trainingSpeed(modelId: string, datasetId: string, size: number, batch: number): Promise<number> {
-    if (!backend) await (initialising ?? api.init());
+  async fastestTrainingBatch(modelId: string, datasetId: string, size: number, candidates: number[]): Promise<BatchChoice> {
+    await ready();
     const store = await database();
     const model = await loadModel(store, modelId);
     const { train, test } = await loadDataset(datasetId, { size, jitter: 0, inputRange: '-1,1' }, model.inputs[0].shape[3]!, model.outputs[0].shape[3]!);
     try {
-      return await timedTrainingThroughput(model, train, size, { warmup: 1, steps: 3 })(batch);
+      return await fastestBatch(candidates, timedTrainingThroughput(model, train, size, { warmup: 1, steps: 3 }));
     } finally {
       [model, train, test].forEach((x) => x.dispose());
     }
@@ -335,7 +342,7 @@ const api = {
     o: { ngf: number; blocks: number; size: number; steps: number },
     onProgress: (step: number, steps: number, cycle: number) => void,
   ): Promise<ModelRecord> {
-    if (!backend) await (initialising ?? api.init());
+    await ready();
     const spec = { size: o.size, jitter: 0, inputRange: '-1,1' as const };
     const a = await loadDataset(aId, spec, 3, 3);
     const b = await loadDataset(bId, spec, 3, 3);
@@ -377,7 +384,7 @@ const api = {
     cancelRequested = false;
     let run = await updateRun(store, runId, { status: 'running', error: undefined });
     try {
-      if (!backend) await (initialising ?? api.init());
+      await ready();
       const model = await loadModel(store, run.modelId);
       const inC = model.inputs[0].shape[3]!;
       const outC = model.outputs[0].shape[3]!;

@@ -10,7 +10,7 @@ import { modelCost } from '../measure/cost';
 import { timedMeasurer, type Latency, type LatencyMeasurer } from '../measure/latency';
 import { predictAll, quality, type QualityPair } from '../measure/quality';
 import { buildPatchDiscriminator } from '../models/discriminator';
-import { loadModelFromFiles, saveModelToFiles } from '../io/model-files';
+import { cloneModel } from '../io/model-files';
 import {
   modelFromFiles,
   modelToFiles,
@@ -23,7 +23,7 @@ import { rangeWidth, type ImageDataset } from '../data/dataset';
 import { toRgba } from '../measure/samples';
 import { l1, lsganDiscriminator, lsganGenerator, ssimLoss, weighted } from '../train/losses';
 import { Rng } from '../train/rng';
-import { lrFactor, WeightEma } from '../train/schedule';
+import { lrFactor, setLearningRate, WeightEma } from '../train/schedule';
 import { GroupSparsity } from './condense';
 import { DEFAULT_SPEC, type RunSpec, type TrainingStage } from './spec';
 
@@ -151,11 +151,6 @@ export interface PipelineResult {
   report: RunReport | null;
 }
 
-async function clone(model: tf.LayersModel): Promise<tf.LayersModel> {
-  const files = await saveModelToFiles(model);
-  return loadModelFromFiles(files.modelJson, files.shards);
-}
-
 /** Optimizer state as checkpoint files. getWeights() makes a fresh iteration-count scalar: free it. */
 async function optimizerToFiles(optimizer: tf.Optimizer, key: string): Promise<Record<string, Uint8Array>> {
   const weights = await optimizer.getWeights();
@@ -262,7 +257,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     if ((spec.steps.train > 0 || spec.task === 'train') && !opts.train.paired) {
       throw new Error('Base training needs paired data (inputs and targets)');
     }
-    await putModel('original', await clone(opts.model), 'original');
+    await putModel('original', await cloneModel(opts.model), 'original');
     await checkpoint();
   }
 
@@ -287,7 +282,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       state.step = 0;
       await checkpoint();
     }
-    const student = await clone(await model(spec.task === 'train' ? 'original' : 'student'));
+    const student = await cloneModel(await model(spec.task === 'train' ? 'original' : 'student'));
     return { student, report: state.report };
   } finally {
     for (const m of models.values()) m.dispose();
@@ -301,7 +296,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     // The model this stage trains, and whatever else it needs.
     if (state.step === 0) {
       const source = stage === 'distill' ? 'pruned' : 'original';
-      await putModel('work', await clone(await model(source)), `${stage}-start`);
+      await putModel('work', await cloneModel(await model(source)), `${stage}-start`);
     }
     const work = await model('work');
     const original = await model('original');
@@ -369,7 +364,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     let deadGroups: number | undefined;
     while (state.step < steps) {
       const lr = spec.lr[stage] * lrFactor(state.step, steps, spec.schedule);
-      for (const o of [optimizer, discOptimizer]) if (o) (o as unknown as { learningRate: number }).learningRate = lr;
+      for (const o of [optimizer, discOptimizer]) if (o) setLearningRate(o, lr);
       const { x, y } = opts.train.batch(rng, spec.batchSize, spec.flip, spec.size);
       const reference = tf.tidy(() => {
         if (stage === 'train') return y!;
@@ -452,7 +447,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     }
     const finalRole = stage === 'train' ? 'original' : stage === 'condense' ? 'condensed' : 'student';
     ema?.applyTo();
-    await putModel(finalRole, await clone(work), `${stage}-final`);
+    await putModel(finalRole, await cloneModel(work), `${stage}-final`);
     delete state.models.work;
     delete state.models.disc;
     models.delete('work');
@@ -500,7 +495,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     state.removed = [...removed];
     const pruned = await pruneModel(graph, removed);
     await putModel('pruned', pruned, 'pruned');
-    if (spec.steps.distill === 0) await putModel('student', await clone(pruned), 'student-final');
+    if (spec.steps.distill === 0) await putModel('student', await cloneModel(pruned), 'student-final');
   }
 
   async function reportStage(): Promise<RunReport> {

@@ -147,6 +147,12 @@ export async function saveModelToFiles(model: tf.LayersModel, shardName = 'weigh
 }
 
 /** One file of a model folder served over HTTP (a shipped preset); the label names it in errors. */
+/** An independent copy of a model (same topology and weights), through its files. */
+export async function cloneModel(model: tf.LayersModel): Promise<tf.LayersModel> {
+  const files = await saveModelToFiles(model);
+  return loadModelFromFiles(files.modelJson, files.shards);
+}
+
 export async function fetchModelFile(folderUrl: string, name: string, label: string): Promise<ArrayBuffer> {
   const response = await fetch(new URL(name, folderUrl));
   if (!response.ok) throw new ModelFileError(`Could not read ${label} (${name}: HTTP ${response.status})`);

@@ -10,7 +10,7 @@ import type { ImageDataset } from '../data/dataset';
 import { buildGenerator, type GeneratorSpec } from '../models/zoo';
 import { l1, lsganDiscriminator, lsganGenerator } from './losses';
 import { Rng } from './rng';
-import { lrFactor, WeightEma, type LrSchedule } from './schedule';
+import { lrFactor, setLearningRate, WeightEma, type LrSchedule } from './schedule';
 
 export interface CycleGanWeights {
   cycle: number;
@@ -48,7 +48,7 @@ export class CycleGanTrainer {
 
   /** Both optimizers' rate (the schedule sets it every step). */
   setLearningRate(lr: number): void {
-    for (const o of [this.optG, this.optD]) (o as unknown as { learningRate: number }).learningRate = lr;
+    for (const o of [this.optG, this.optD]) setLearningRate(o, lr);
   }
 
   static vars(...models: tf.LayersModel[]): tf.Variable[] {

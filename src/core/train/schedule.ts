@@ -21,6 +21,11 @@ export function lrFactor(step: number, steps: number, s: LrSchedule): number {
   return 0.5 * (1 + Math.cos(Math.PI * t));
 }
 
+/** Sets an optimizer's rate for its next steps (tfjs optimizers read `learningRate` on every step). */
+export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  (optimizer as unknown as { learningRate: number }).learningRate = lr;
+}
+
 /**
  * EMA of a list of variables. The effective decay ramps up as min(decay, (1 + t) / (10 + t)), so
  * early steps are not averaged with the random initialisation for long.
@@ -31,9 +36,8 @@ export class WeightEma {
   constructor(
     private readonly vars: tf.Variable[],
     readonly decay: number,
-    initial?: tf.Tensor[],
   ) {
-    this.averages = vars.map((v, i) => tf.variable(initial?.[i] ?? v, false, `ema_${i}_${v.name}`));
+    this.averages = vars.map((v, i) => tf.variable(v, false, `ema_${i}_${v.name}`));
   }
 
   /** Folds in the current weights after optimizer step `step` (0-based). */

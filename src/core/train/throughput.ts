@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/dataset';
-import { loadModelFromFiles, saveModelToFiles } from '../io/model-files';
+import { cloneModel } from '../io/model-files';
 import { l1 } from './losses';
 import { Rng } from './rng';
 import type { ThroughputMeasurer } from './run-size';
@@ -14,8 +14,7 @@ import type { ThroughputMeasurer } from './run-size';
  */
 export function timedTrainingThroughput(model: tf.LayersModel, data: ImageDataset, size: number, o: { warmup?: number; steps?: number } = {}): ThroughputMeasurer {
   return async (batch) => {
-    const files = await saveModelToFiles(model);
-    const copy = await loadModelFromFiles(files.modelJson, files.shards);
+    const copy = await cloneModel(model);
     const optimizer = tf.train.adam(1e-4);
     const rng = new Rng(1);
     const vars = copy.trainableWeights.map((w) => w.read() as tf.Variable);
