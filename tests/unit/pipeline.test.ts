@@ -6,11 +6,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/core/backend';
 import { ImageDataset, trainingSets } from '../../src/core/data/dataset';
 import { syntheticShapes } from '../../src/core/data/synthetic';
-import { DEFAULT_SPEC, PipelineStopped, runPipeline, type Progress, type RunSpec } from '../../src/core/compress/pipeline';
+import { DEFAULT_SPEC, PipelineStopped, runPipeline, type PipelineOptions, type Progress, type RunSpec } from '../../src/core/compress/pipeline';
 import { MemoryCheckpointStore, type CheckpointStore } from '../../src/core/io/checkpoint';
 import { readChannelGraph } from '../../src/core/graph/channel-graph';
 import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
 import { DirCheckpointStore } from '../../src/cli/dir-store';
+import { toRgba } from '../../src/core/measure/samples';
 import { costModelMeasurer, costModelMs } from './cost-model';
 
 const SIZE = 16;
@@ -40,7 +41,11 @@ function spec(overrides: Partial<RunSpec> = {}): RunSpec {
 
 const model = () => buildGenerator(defaultSpec('resnet', { ngf: 4, size: SIZE, depth: 1, seed: 5 }));
 
-async function run(s: RunSpec, store: CheckpointStore, extra: { onProgress?: (p: Progress) => void; shouldStop?: () => boolean; data?: ImageDataset } = {}) {
+async function run(
+  s: RunSpec,
+  store: CheckpointStore,
+  extra: { onProgress?: (p: Progress) => void; shouldStop?: () => boolean; data?: ImageDataset; measureThroughput?: PipelineOptions['measureThroughput'] } = {},
+) {
   const result = await runPipeline({ spec: s, model: model(), train: extra.data ?? train, test, store, backend: 'wasm', device: 'test', ...extra });
   expect(result.report).not.toBeNull();
   return { student: result.student, report: result.report! };
@@ -101,6 +106,124 @@ describe('resumable pipeline', () => {
   });
 });
 
+describe('compression recipe', () => {
+  it('a time budget sizes distillation at the speed measured on the pruned model, kept across a resume', async () => {
+    const s = spec({ budget: 'macs=0.5', time: 100, steps: { train: 0, condense: 0, distill: 5 } });
+    const measured: number[] = [];
+    // A scripted measurer: 0.5 steps/s at any batch, so the steps depend on no clock but the run's own.
+    const measureThroughput = (m: tf.LayersModel) => async (batch: number) => {
+      measured.push(m.countParams());
+      return batch * 0.5;
+    };
+    const store = new MemoryCheckpointStore();
+    await expect(
+      run(s, store, {
+        measureThroughput,
+        onProgress: (p) => {
+          // After the checkpoint at step 3: the resumed run must not measure again.
+          if (p.stage === 'distill' && p.step === 4) throw new Killed();
+        },
+      }),
+    ).rejects.toBeInstanceOf(Killed);
+    const distillSteps: number[] = [];
+    const { report } = await run(s, store, { measureThroughput, onProgress: (p) => p.stage === 'distill' && distillSteps.push(p.steps) });
+    // Measured once, on the pruned student (not the original), before the first distillation step.
+    expect(measured).toHaveLength(1);
+    expect(measured[0]).toBeLessThan(model().countParams() * 0.75);
+    // (100 s - the time the run spent before distillation) * 0.5 steps/s, less the 5% reserve.
+    const spent = report.seconds.prune! + (report.seconds.condense ?? 0);
+    expect(report.distillSteps).toBeLessThanOrEqual(Math.floor(100 * 0.5 * 0.95));
+    expect(report.distillSteps).toBeGreaterThanOrEqual(Math.floor((100 - spent - 30) * 0.5 * 0.95));
+    expect(new Set(distillSteps)).toEqual(new Set([report.distillSteps]));
+  });
+
+  it('a model whose output is larger than its input (2x upsampler) compresses on unpaired images under a time budget', async () => {
+    const input = tf.input({ shape: [null, null, 3] });
+    let h = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', name: 'c1' }).apply(input) as tf.SymbolicTensor;
+    h = tf.layers.reLU({ name: 'r1' }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.upSampling2d({ size: [2, 2], name: 'up' }).apply(h) as tf.SymbolicTensor;
+    const upsampler = tf.model({ inputs: input, outputs: tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'c2' }).apply(h) as tf.SymbolicTensor });
+    const unpairedTest = new ImageDataset(test.inputs, null, '-1,1', test.names);
+    const result = await runPipeline({
+      spec: spec({ budget: 'macs=0.5', time: 3, steps: { train: 0, condense: 0, distill: 5 } }),
+      model: upsampler,
+      train: unpairedTrain,
+      test: unpairedTest,
+      store: new MemoryCheckpointStore(),
+      backend: 'wasm',
+      device: 'test',
+    });
+    expect(result.report!.distillSteps).toBeGreaterThanOrEqual(1);
+    expect(result.report!.macs.after).toBeLessThanOrEqual(result.report!.macs.before * 0.5);
+    expect(result.student.outputs[0].shape).toEqual([null, null, null, 3]);
+    result.student.dispose();
+    upsampler.dispose();
+  });
+
+  it('a distillation that leaves the student further from the teacher than pruning did is not kept', async () => {
+    // A learning rate no model survives: the refitted student is what comes out.
+    const s = spec({ budget: 'macs=0.5', steps: { train: 0, condense: 0, distill: 3 }, lr: { ...DEFAULT_SPEC.lr, distill: 50 }, schedule: { warmup: 0, decay: 'constant' } });
+    const { report } = await run(s, new MemoryCheckpointStore());
+    expect(report.distillReverted).toBe(true);
+    expect(report.studentVsOriginal.psnr).toBeCloseTo(report.compensation!.refitted.psnr, 4);
+    const sane = await run(spec({ budget: 'macs=0.5', steps: { train: 0, condense: 0, distill: 3 } }), new MemoryCheckpointStore());
+    expect(sane.report.distillReverted).toBeUndefined();
+  });
+
+  it('selects by importance, refits after slicing and reports both; a run stored before these existed resumes without them', async () => {
+    const s = spec({ budget: 'macs=0.5', steps: { train: 0, condense: 0, distill: 4 } });
+    const { report } = await run(s, new MemoryCheckpointStore());
+    expect(report.selection).toBe('importance');
+    const c = report.compensation!;
+    expect(c.layers).toBeGreaterThan(0);
+    expect(c.errorAfter).toBeLessThanOrEqual(c.errorBefore);
+    expect(Number.isFinite(c.sliced.psnr) && Number.isFinite(c.refitted.psnr)).toBe(true);
+    expect(report.distillSteps).toBe(4);
+
+    // A checkpoint (taken during condensation) whose spec predates the fields: the behaviour it started with.
+    const store = new MemoryCheckpointStore();
+    const killed = run({ ...s, steps: { train: 0, condense: 4, distill: 4 }, checkpointEvery: 2 }, store, {
+      onProgress: (p) => {
+        if (p.step === 3) throw new Killed();
+      },
+    });
+    await expect(killed).rejects.toBeInstanceOf(Killed);
+    const saved = (await store.load())!;
+    const old = saved.state as { spec: Record<string, unknown> };
+    for (const key of ['selection', 'compensate', 'teacherCache', 'time', 'schedule', 'beta1', 'ema']) delete old.spec[key];
+    await store.save(saved);
+    const resumed = await run(s, store);
+    expect(resumed.report.stages).toContain('condense');
+    expect(resumed.report.selection).toBe('magnitude');
+    expect(resumed.report.compensation).toBeUndefined();
+  });
+});
+
+describe('condensation by decay', () => {
+  it('drives the selected groups to exactly zero while training, prunes exactly those, and distils from the original', async () => {
+    const s = spec({ budget: 'macs=0.5', steps: { train: 0, condense: 10, distill: 3 }, condensation: 'decay' });
+    const scales: number[] = [];
+    let teacherSample: Uint8ClampedArray | null = null;
+    const { student, report } = await run(s, new MemoryCheckpointStore(), {
+      onProgress: (p) => {
+        if (p.stage === 'condense') scales.push(p.losses.decayingScale);
+        if (p.stage === 'distill' && p.samples) teacherSample = p.samples.reference;
+      },
+    });
+    // The reference distillation shows for the first held-out image is the original's output.
+    const original = model();
+    const fromOriginal = await toRgba(original.predict(tf.slice(test.inputs, 0, 1)) as tf.Tensor4D, '-1,1');
+    expect(teacherSample).toEqual(fromOriginal);
+    original.dispose();
+    // 1 -> 0 linearly over 60% of the 10 steps, then held at zero.
+    expect(scales.map((v) => Number(v.toFixed(3)))).toEqual([0.833, 0.667, 0.5, 0.333, 0.167, 0, 0, 0, 0, 0]);
+    expect(report.macs.after).toBeLessThanOrEqual(report.macs.before * 0.5);
+    // The groups were already zero: slicing changes nothing, so there is nothing to refit.
+    expect(report.compensation).toBeUndefined();
+    expect(student.countParams()).toBe(report.params.after);
+  });
+});
+
 describe('progress', () => {
   it('reports losses, alive channels, ETA and sample images of a held-out example', async () => {
     const seen: Progress[] = [];
@@ -125,7 +248,7 @@ describe('FPS budget', () => {
     const cost = { macsPerMs: 2e6, msPerLayer: 0.05 };
     const base = buildGenerator(defaultSpec('resnet', { ngf: 16, size: null, depth: 2, seed: 5 }));
     const target = Math.round(1000 / costModelMs(base, [1, 48, 48, 3], cost)) * 2;
-    const s = spec({ budget: `fps=${target}@48`, steps: { train: 0, condense: 4, distill: 2 } });
+    const s = spec({ budget: `fps=${target}@48`, steps: { train: 0, condense: 4, distill: 2 }, condensation: 'prox' });
     const measureLatency = costModelMeasurer(cost);
     const result = await runPipeline({ spec: s, model: base, train, test, store: new MemoryCheckpointStore(), backend: 'wasm', device: 'test', measureLatency });
     const fps = result.report!.fps!;

@@ -4,6 +4,8 @@
  * teacher width) that make features of different widths comparable. Adapters are training-only.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { ImageDataset } from '../data/dataset';
+import { Rng } from '../train/rng';
 
 /**
  * Layers to match, by name (pruning keeps names). For the ResNet generators: after the last
@@ -60,4 +62,63 @@ export function featureLoss(studentFeatures: tf.Tensor[], teacherFeatures: tf.Te
     tf.mean(tf.squaredDifference(tf.conv2d(f as tf.Tensor4D, adapters[i] as tf.Tensor4D, 1, 'valid'), teacherFeatures[i])),
   );
   return tf.div(tf.addN(terms), terms.length) as tf.Scalar;
+}
+
+/**
+ * The teacher's outputs (and matched features), computed once for a fixed set of augmented crops:
+ * distilling a small student, the teacher's forward pass costs several times the student's step.
+ * The crops come from their own seed, so a resumed run rebuilds the same pool.
+ */
+export class TeacherPool {
+  private constructor(
+    readonly x: tf.Tensor4D,
+    readonly y: tf.Tensor4D | null,
+    /** The teacher's output, then its features. */
+    readonly reference: tf.Tensor[],
+  ) {}
+
+  get size(): number {
+    return this.x.shape[0];
+  }
+
+  /** At most `count` crops, and no more than fit in `maxBytes` (default 256 MiB) with their outputs. */
+  static async build(teacher: tf.LayersModel, data: ImageDataset, o: { count: number; size: number; flip: boolean; seed: number; maxBytes?: number }): Promise<TeacherPool> {
+    const rng = new Rng(o.seed);
+    const xs: tf.Tensor4D[] = [];
+    const ys: tf.Tensor4D[] = [];
+    const refs: tf.Tensor[][] = [];
+    let count = o.count;
+    for (let done = 0; done < count; done += 8) {
+      const { x, y } = data.batch(rng, Math.min(8, count - done), o.flip, o.size);
+      const out = teacher.predict(x);
+      xs.push(x);
+      if (y) ys.push(y);
+      refs.push(Array.isArray(out) ? out : [out]);
+      await refs[refs.length - 1][0].data(); // one chunk at a time: keeps the GPU queue short
+      if (done === 0) {
+        const bytes = [x, y, ...refs[0]].reduce((sum, t) => sum + (t ? t.size * 4 : 0), 0) / x.shape[0];
+        count = Math.max(1, Math.min(count, Math.floor((o.maxBytes ?? 256 * 2 ** 20) / bytes)));
+      }
+    }
+    const join = <T extends tf.Tensor>(parts: T[]) => {
+      const all = parts.length === 1 ? parts[0] : (tf.concat(parts) as T);
+      if (parts.length > 1) tf.dispose(parts);
+      return all;
+    };
+    return new TeacherPool(join(xs), ys.length ? join(ys) : null, refs[0].map((_, i) => join(refs.map((r) => r[i]))));
+  }
+
+  /** A random batch (with replacement) of crops, ground truth where paired, and the teacher's outputs. */
+  batch(rng: Rng, n: number): { x: tf.Tensor4D; y: tf.Tensor4D | null; reference: tf.Tensor[] } {
+    const idx = tf.tensor1d(Array.from({ length: n }, () => rng.int(this.size)), 'int32');
+    const pick = <T extends tf.Tensor>(t: T) => tf.gather(t, idx) as T;
+    const result = { x: pick(this.x), y: this.y ? pick(this.y) : null, reference: this.reference.map(pick) };
+    idx.dispose();
+    return result;
+  }
+
+  dispose(): void {
+    tf.dispose([this.x, ...this.reference]);
+    this.y?.dispose();
+  }
 }

@@ -35,6 +35,8 @@ export interface FpsSearchOptions {
   /** The candidate must reach fps * (1 + margin): re-measurements vary by a few percent. */
   margin?: number;
   onTry?: (t: FpsTry) => void;
+  /** The groups to remove for a MACs share; default: selectGroups' magnitude ranking. */
+  select?: (keep: number) => Promise<Set<number>>;
 }
 
 export class FpsUnreachableError extends Error {}
@@ -46,7 +48,8 @@ export async function selectForFps(graph: ChannelGraph, fps: number, size: [numb
   const cache = new Map<number, { removed: Set<number>; latency: Latency }>();
   const measureLatency = o.measure ?? timedMeasurer({ runs: 9, warmup: 3 });
   const measure = async (keep: number) => {
-    const removed = keep < 1 ? (await selectGroups(graph, { kind: 'macs', keep }, size)).removed : new Set<number>();
+    const select = o.select ?? (async (k: number) => (await selectGroups(graph, { kind: 'macs', keep: k }, size)).removed);
+    const removed = keep < 1 ? await select(keep) : new Set<number>();
     const candidate = removed.size ? await pruneModel(graph, removed) : graph.model;
     try {
       const latency = await measureLatency(candidate, inputShape);

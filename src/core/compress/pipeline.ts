@@ -24,13 +24,21 @@ import { toRgba } from '../measure/samples';
 import { l1, lsganDiscriminator, lsganGenerator, ssimLoss, weighted } from '../train/losses';
 import { Rng } from '../train/rng';
 import { lrFactor, setLearningRate, WeightEma } from '../train/schedule';
+import { stepsForTime, type ThroughputMeasurer } from '../train/run-size';
+import { timedTrainingThroughput } from '../train/throughput';
 import { GroupSparsity } from './condense';
-import { DEFAULT_SPEC, type RunSpec, type TrainingStage } from './spec';
+import { DEFAULT_SPEC, SPEC_BEFORE_FIELDS, type RunSpec, type TrainingStage } from './spec';
 
 export { DEFAULT_SPEC, type RunSpec, type TrainingStage };
-import { createAdapters, featureLayers, featureLoss, withFeatures } from './distill';
-import { parseBudget, pruneModel, selectGroups, type Budget } from './prune';
+import { createAdapters, featureLayers, featureLoss, TeacherPool, withFeatures } from './distill';
+import { importanceOrder, selectByImportance } from './importance';
+import { parseBudget, pruneModel, scaleGroups, selectGroups, type Budget } from './prune';
+import { refitConvolutions } from './refit';
 import { selectForFps, type FpsTry } from './fps-budget';
+
+/** Training crops that score channels (importance.ts) and that convolutions are refitted on (refit.ts). */
+const SCORING_IMAGES = 16;
+const REFIT_IMAGES = 32;
 
 export type Stage = TrainingStage | 'prune' | 'report' | 'done';
 const ORDER: Stage[] = ['train', 'condense', 'prune', 'distill', 'report', 'done'];
@@ -71,6 +79,13 @@ export interface RunReport {
   macs: { before: number; after: number; ratio: number };
   params: { before: number; after: number; ratio: number };
   removedGroups: number;
+  /** How groups were chosen, and what refitting the convolutions after slicing did (see refit.ts). */
+  selection: RunSpec['selection'];
+  compensation?: Compensation;
+  /** Distillation steps run (from the time budget, where the run had one). */
+  distillSteps: number;
+  /** Distillation left the student further from the teacher (on training crops) than pruning did, so the pruned student was kept. */
+  distillReverted?: boolean;
   /** Student vs the original model on held-out images. */
   studentVsOriginal: QualityPair;
   /** Against held-out targets, where the data is paired. */
@@ -79,6 +94,18 @@ export interface RunReport {
   /** FPS budgets: target vs achieved, measured at the budget's resolution on this backend. */
   fps?: { target: number; size: number; before: Latency; after: Latency; met: boolean; search: FpsTry[] };
   seconds: Partial<Record<Stage, number>>;
+}
+
+export interface Compensation {
+  /** Convolutions refitted, and their mean relative output error before and after. */
+  layers: number;
+  errorBefore: number;
+  errorAfter: number;
+  /** Student vs the model it was cut from on held-out images: sliced, then refitted (zero steps). */
+  sliced: QualityPair;
+  refitted: QualityPair;
+  skipped: { name: string; why: string }[];
+  seconds: number;
 }
 
 export interface PipelineOptions {
@@ -102,6 +129,8 @@ export interface PipelineOptions {
    * backend. Tests pass a deterministic cost model so no assertion depends on the machine's speed.
    */
   measureLatency?: LatencyMeasurer;
+  /** How training speed is measured to size distillation to spec.time; default: real steps timed here. */
+  measureThroughput?: (model: tf.LayersModel) => ThroughputMeasurer;
 }
 
 export class PipelineStopped extends Error {
@@ -128,6 +157,13 @@ interface State {
   /** FPS budgets: the MACs share condensation aims for (measured on the original) and the prune search. */
   fpsKeep?: number;
   fpsSearch?: FpsTry[];
+  compensation?: Compensation;
+  /** Condensation by decay: the groups it drives to zero (then exactly what pruning removes). */
+  condenseTargets?: number[];
+  /** Distillation steps fixed from the time budget when distillation started. */
+  distillSteps?: number;
+  /** Distillation ended further from the teacher than the pruned student: that one was kept. */
+  distillReverted?: boolean;
   seconds: Partial<Record<Stage, number>>;
   /** Checkpoint files of the models, by role. */
   models: Record<string, string>;
@@ -164,7 +200,8 @@ function vars(model: tf.LayersModel): tf.Variable[] {
 }
 
 function firstStage(spec: RunSpec): Stage {
-  return spec.steps.train > 0 ? 'train' : 'condense';
+  if (spec.steps.train > 0) return 'train';
+  return spec.task === 'compress' && spec.steps.condense === 0 ? 'prune' : 'condense';
 }
 
 function nextStage(spec: RunSpec, stage: Stage): Stage {
@@ -220,8 +257,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         spec: opts.spec,
         meta: opts.meta ?? {},
       };
-  // Runs stored before a spec field existed get its default (which is the old behaviour).
-  const spec: RunSpec = { ...DEFAULT_SPEC, ...state.spec };
+  // Runs stored before a spec field existed keep the behaviour they started with.
+  const spec: RunSpec = { ...DEFAULT_SPEC, ...(saved && SPEC_BEFORE_FIELDS), ...state.spec };
   const rng = new Rng(state.rng);
   const models = new Map<string, tf.LayersModel>();
   const disposables: { dispose(): void }[] = [];
@@ -291,7 +328,6 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
 
   /** The training stages share one loop: batches, one or two optimizers, checkpoints, progress. */
   async function trainStage(stage: TrainingStage): Promise<void> {
-    const steps = spec.steps[stage];
     const stageKey = (s: number) => `${stage}-${s}`;
     // The model this stage trains, and whatever else it needs.
     if (state.step === 0) {
@@ -300,14 +336,16 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     }
     const work = await model('work');
     const original = await model('original');
-    // Without condensation there is no condensed model: the original is the only teacher.
-    const teacherRole = spec.teacher === 'original' || spec.steps.condense === 0 ? 'original' : 'condensed';
+    // Without condensation there is no condensed model, and condensation by decay makes the
+    // student itself: the original is the only teacher then.
+    const teacherRole = spec.teacher === 'original' || spec.steps.condense === 0 || state.condenseTargets ? 'original' : 'condensed';
     const teacher = stage === 'distill' ? await model(teacherRole) : null;
     const range = rangeWidth(spec.inputRange);
 
     const optimizer = tf.train.adam(spec.lr[stage], spec.beta1, 0.999);
     disposables.push(optimizer);
-    const ema = spec.ema > 0 ? new WeightEma(vars(work), spec.ema) : null;
+    // Not in condensation: an average of weights would bring back the groups the prox step zeroed.
+    const ema = spec.ema > 0 && stage !== 'condense' ? new WeightEma(vars(work), spec.ema) : null;
     if (ema) disposables.push(ema);
     // The adversarial term serves realism (base training, distillation), not condensation.
     const wantsAdversarial = spec.loss.adversarial > 0 && opts.train.paired && stage !== 'condense';
@@ -325,14 +363,45 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     disposables.push(...adapters);
     const studentNet = layers.length ? withFeatures(work, layers) : work;
     const teacherNet = teacher && layers.length ? withFeatures(teacher, layers) : teacher;
-    const sparsity = stage === 'condense' ? new GroupSparsity(readChannelGraph(work), [spec.size, spec.size]) : null;
+    const timed = stage === 'distill' && spec.time !== null;
+    const pool =
+      teacherNet && spec.teacherCache > 0
+        ? await TeacherPool.build(teacherNet, opts.train, {
+            count: timed ? spec.teacherCache : Math.min(spec.teacherCache, stageSteps(stage) * spec.batchSize),
+            size: spec.size,
+            flip: spec.flip,
+            seed: spec.seed + 300,
+          })
+        : null;
+    if (pool) disposables.push(pool);
+    if (timed && state.distillSteps === undefined) {
+      // The steps that fit the time left, at the speed of the pruned model's step here.
+      // The measured step compares with the teacher's output as the real one does: taken from the
+      // pool, or (without one) computed by running the teacher, which each step then does too.
+      const stepLoss = (a: tf.Tensor4D, b: tf.Tensor4D) => (spec.loss.ssim > 0 ? tf.add(l1(a, b), tf.mul(ssimLoss(a, b, range), spec.loss.ssim)) : l1(a, b)) as tf.Scalar;
+      const reference = (x: tf.Tensor4D) =>
+        (pool ? tf.gather(pool.reference[0], Array.from({ length: x.shape[0] }, (_, i) => i % pool.size)) : teacher!.predict(x)) as tf.Tensor4D;
+      const measure = (opts.measureThroughput ?? ((m) => timedTrainingThroughput(m, opts.train, spec.size, { loss: stepLoss, reference })))(work);
+      const stepsPerSecond = (await measure(spec.batchSize)) / spec.batchSize;
+      const spent = Object.values(state.seconds).reduce((a, b) => a + (b ?? 0), 0) + (performance.now() - stageStart) / 1000;
+      state.distillSteps = stepsForTime(Math.max(spec.time! - spent, 1 / stepsPerSecond), stepsPerSecond);
+    }
+    const steps = stageSteps(stage);
     let budget: Budget | null = spec.budget ? parseBudget(spec.budget) : null;
-    if (budget?.kind === 'fps' && sparsity) {
+    // Decay needs a budget to choose its groups; without one, condensation is what decides (prox).
+    const decaying = stage === 'condense' && spec.condensation === 'decay' && budget !== null && budget.kind !== 'threshold';
+    const sparsity = stage === 'condense' && !decaying ? new GroupSparsity(readChannelGraph(work), [spec.size, spec.size]) : null;
+    if (budget?.kind === 'fps' && stage === 'condense') {
       // Condensation needs a MACs share to aim for: the one that meets the FPS on the original.
       state.fpsKeep ??= (await selectForFps(readChannelGraph(await model('original')), budget.fps, fpsSize(budget), { measure: opts.measureLatency })).keep;
       budget = { kind: 'macs', keep: state.fpsKeep };
     }
     if (sparsity && state.step === 0) state.norm0 = await sparsity.meanNorm();
+    if (decaying && !state.condenseTargets) {
+      state.condenseTargets = [...(await selectForBudget(readChannelGraph(original), budget as Exclude<Budget, { kind: 'fps' }>, [spec.size, spec.size]))];
+    }
+    const decayGraph = decaying ? readChannelGraph(work) : null;
+    const decayTargets = new Set(state.condenseTargets);
 
     if (state.step > 0) {
       // Restored values are copied into variables; the decoded tensors are freed after.
@@ -365,8 +434,9 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     while (state.step < steps) {
       const lr = spec.lr[stage] * lrFactor(state.step, steps, spec.schedule);
       for (const o of [optimizer, discOptimizer]) if (o) setLearningRate(o, lr);
-      const { x, y } = opts.train.batch(rng, spec.batchSize, spec.flip, spec.size);
-      const reference = tf.tidy(() => {
+      const cached = pool?.batch(rng, spec.batchSize);
+      const { x, y } = cached ?? opts.train.batch(rng, spec.batchSize, spec.flip, spec.size);
+      const reference = cached?.reference ?? tf.tidy(() => {
         if (stage === 'train') return y!;
         // Condensation stays faithful to the original model (fine-tuning on targets drifted it ~26 dB
         // away from the model the user wants compressed); targets enter distillation instead.
@@ -382,10 +452,11 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         const features = Array.isArray(out) ? out.slice(1) : [];
         return weighted(
           {
-            output: [spec.loss.output, () => l1(yHat, refOut)],
+            // L1 in units of half the value range, so 0-255 models weigh their terms as -1..1 ones do.
+            output: [spec.loss.output, () => tf.div(l1(yHat, refOut), range / 2) as tf.Scalar],
             ssim: [spec.loss.ssim, () => ssimLoss(yHat, refOut, range)],
             feature: [layers.length ? spec.loss.feature : 0, () => featureLoss(features, refFeatures, adapters)],
-            groundTruth: [stage === 'distill' && y ? spec.loss.groundTruth : 0, () => l1(yHat, y!)],
+            groundTruth: [stage === 'distill' && y ? spec.loss.groundTruth : 0, () => tf.div(l1(yHat, y!), range / 2) as tf.Scalar],
             adversarial: [disc ? spec.loss.adversarial : 0, () => lsganGenerator(disc!.apply(tf.concat([x, yHat], 3)) as tf.Tensor)],
           },
           terms,
@@ -411,6 +482,14 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       tf.dispose(batch);
       ema?.update(state.step);
 
+      if (decayGraph) {
+        // Remaining scale of the decaying groups: 1 -> 0 linearly over 60% of the steps, then 0.
+        const span = Math.max(1, Math.ceil(0.6 * steps));
+        const [now, before] = [state.step + 1, state.step].map((t) => Math.max(0, 1 - t / span));
+        const factor = before > 0 ? now / before : 0;
+        scaleGroups(decayGraph, Float64Array.from(decayGraph.groups, (g) => (decayTargets.has(g.id) ? factor : 1)), true, true);
+        losses.decayingScale = now;
+      }
       if (sparsity) {
         const schedule = Math.min(1, (state.step + 1) / Math.max(1, steps / 2));
         const tau = (spec.sparsity * state.norm0 * state.boost * schedule) / (0.75 * steps);
@@ -447,13 +526,34 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     }
     const finalRole = stage === 'train' ? 'original' : stage === 'condense' ? 'condensed' : 'student';
     ema?.applyTo();
-    await putModel(finalRole, await cloneModel(work), `${stage}-final`);
+    // Distillation must not leave the student further from its teacher than it started (a rate too
+    // high for a model without normalisation can wreck a well refitted student): judged on
+    // training crops, the pruned student is kept when it is closer.
+    const kept = stage === 'distill' && (await closerToTeacher(await model('pruned'), work, teacher!)) ? await model('pruned') : work;
+    if (kept !== work) state.distillReverted = true;
+    await putModel(finalRole, await cloneModel(kept), `${stage}-final`);
     delete state.models.work;
     delete state.models.disc;
     models.delete('work');
     models.delete('disc');
     work.dispose();
     disc?.dispose();
+  }
+
+  /** Whether `a` is closer than `b` to the teacher's output (mean absolute error) on the calibration crops. */
+  async function closerToTeacher(a: tf.LayersModel, b: tf.LayersModel, teacher: tf.LayersModel): Promise<boolean> {
+    const images = calibrationImages(REFIT_IMAGES);
+    const reference = predictAll(teacher, images);
+    const error = async (m: tf.LayersModel) => {
+      const out = predictAll(m, images);
+      const e = tf.tidy(() => tf.mean(tf.abs(tf.sub(out, reference))));
+      const value = (await e.data())[0];
+      tf.dispose([out, e]);
+      return value;
+    };
+    const [ea, eb] = [await error(a), await error(b)];
+    tf.dispose([images, reference]);
+    return ea < eb;
   }
 
   async function samples(current: tf.LayersModel, teacherModel: tf.LayersModel | null): Promise<Samples> {
@@ -472,12 +572,23 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     return [size, size];
   }
 
+  function stageSteps(stage: TrainingStage): number {
+    return stage === 'distill' ? (state.distillSteps ?? spec.steps.distill) : spec.steps[stage];
+  }
+
   function remainingSteps(stage: TrainingStage): number {
     let total = 0;
     for (let s = nextStage(spec, stage); s !== 'done'; s = nextStage(spec, s)) {
-      if (s === 'train' || s === 'condense' || s === 'distill') total += spec.steps[s];
+      if (s === 'train' || s === 'condense' || s === 'distill') total += stageSteps(s);
     }
     return total;
+  }
+
+  /** A fixed set of training crops (own seed, so a resumed run uses the same) for scoring and refitting. */
+  function calibrationImages(count: number): tf.Tensor4D {
+    const { x, y } = opts.train.batch(new Rng(spec.seed + 400), count, false, spec.size);
+    y?.dispose();
+    return x;
   }
 
   async function pruneStage(): Promise<void> {
@@ -485,17 +596,69 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const graph = readChannelGraph(condensed);
     const budget = spec.budget ? parseBudget(spec.budget) : { kind: 'threshold' as const, value: Number.MIN_VALUE };
     let removed: Set<number>;
-    if (budget.kind === 'fps') {
-      const found = await selectForFps(graph, budget.fps, fpsSize(budget), { measure: opts.measureLatency });
-      removed = found.removed;
-      state.fpsSearch = found.tries;
+    if (state.condenseTargets) {
+      // Condensation by decay already drove exactly these to zero.
+      removed = new Set(state.condenseTargets);
+    } else if (budget.kind === 'fps') {
+      const size = fpsSize(budget);
+      const scoring = spec.selection === 'importance' ? calibrationImages(SCORING_IMAGES) : null;
+      try {
+        const order = scoring ? await importanceOrder(graph, size, scoring) : null;
+        const found = await selectForFps(graph, budget.fps, size, { measure: opts.measureLatency, ...(order && { select: order }) });
+        removed = found.removed;
+        state.fpsSearch = found.tries;
+      } finally {
+        scoring?.dispose();
+      }
     } else {
-      removed = (await selectGroups(graph, budget, [spec.size, spec.size])).removed;
+      removed = await selectForBudget(graph, budget, [spec.size, spec.size]);
     }
     state.removed = [...removed];
     const pruned = await pruneModel(graph, removed);
+    // After condensation by decay the removed groups are already zero: nothing to compensate.
+    if (spec.compensate && removed.size && !state.condenseTargets) state.compensation = await compensate(graph, removed, pruned);
     await putModel('pruned', pruned, 'pruned');
     if (spec.steps.distill === 0) await putModel('student', await cloneModel(pruned), 'student-final');
+  }
+
+  /** The groups a threshold, MACs or params budget removes, by the spec's selection. */
+  async function selectForBudget(graph: ReturnType<typeof readChannelGraph>, budget: Exclude<Budget, { kind: 'fps' }>, size: [number, number]): Promise<Set<number>> {
+    if (spec.selection === 'magnitude' || budget.kind === 'threshold') return (await selectGroups(graph, budget, size)).removed;
+    const scoring = calibrationImages(SCORING_IMAGES);
+    try {
+      return (await selectByImportance(graph, budget, size, scoring)).removed;
+    } finally {
+      scoring.dispose();
+    }
+  }
+
+  async function compensate(graph: ReturnType<typeof readChannelGraph>, removed: Set<number>, pruned: tf.LayersModel): Promise<Compensation> {
+    const started = performance.now();
+    const range = rangeWidth(spec.inputRange);
+    const reference = predictAll(graph.model, opts.test.inputs);
+    const vsReference = async () => {
+      const out = predictAll(pruned, opts.test.inputs);
+      const q = await quality(out, reference, range);
+      out.dispose();
+      return q;
+    };
+    const images = calibrationImages(REFIT_IMAGES);
+    try {
+      const sliced = await vsReference();
+      const fit = await refitConvolutions(graph, removed, pruned, images);
+      const mean = (k: 'before' | 'after') => fit.refitted.reduce((a, l) => a + l[k], 0) / Math.max(1, fit.refitted.length);
+      return {
+        layers: fit.refitted.length,
+        errorBefore: mean('before'),
+        errorAfter: mean('after'),
+        sliced,
+        refitted: await vsReference(),
+        skipped: fit.skipped,
+        seconds: (performance.now() - started) / 1000,
+      };
+    } finally {
+      tf.dispose([reference, images]);
+    }
   }
 
   async function reportStage(): Promise<RunReport> {
@@ -514,6 +677,10 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       macs: { before: before.macs, after: after.macs, ratio: before.macs / after.macs },
       params: { before: before.params, after: after.params, ratio: before.params / after.params },
       removedGroups: state.removed.length,
+      selection: spec.selection,
+      ...(state.compensation && { compensation: state.compensation }),
+      distillSteps: nextStage(spec, 'prune') === 'distill' ? stageSteps('distill') : 0,
+      ...(state.distillReverted && { distillReverted: true }),
       studentVsOriginal: await quality(fromStudent, fromOriginal, rangeWidth(spec.inputRange)),
       latency: { before: undefined!, after: undefined!, speedup: 0 },
       seconds: state.seconds,

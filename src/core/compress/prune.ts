@@ -39,7 +39,7 @@ export function parseBudget(text: string): Budget {
 }
 
 /** Calls `f` for every weight with an output-channel axis (producers and followers). */
-function eachChannelWeight(graph: ChannelGraph, f: (l: GraphLayer, w: tf.LayerVariable, axis: number) => void): void {
+export function eachChannelWeight(graph: ChannelGraph, f: (l: GraphLayer, w: tf.LayerVariable, axis: number) => void): void {
   for (const l of graph.layers) {
     if (l.role !== 'source' && l.role !== 'follow') continue;
     for (const w of l.layer.weights) {
@@ -73,7 +73,7 @@ export function normalisedGroups(graph: ChannelGraph): Set<number> {
 }
 
 /** Whether a layer's slice for group g counts as (and is shrunk as) the group's parameters. */
-function effective(graph: ChannelGraph, l: GraphLayer, g: number): boolean {
+export function effective(graph: ChannelGraph, l: GraphLayer, g: number): boolean {
   return l.role !== 'source' || !normalisedGroups(graph).has(g);
 }
 
@@ -131,7 +131,7 @@ export function zeroGroups(graph: ChannelGraph, groups: ReadonlySet<number>): vo
 }
 
 /** Per-layer alive-channel bookkeeping so a budget search can update costs in O(layers). */
-class CostTracker {
+export class CostTracker {
   private readonly cin: number[];
   private readonly cout: number[];
   private readonly shapes;
@@ -185,7 +185,12 @@ class CostTracker {
 
   /** MACs saved by removing group g now (nothing is changed). */
   macsSaving(g: number): number {
-    let saving = 0;
+    return this.saving(g).macs;
+  }
+
+  /** MACs and parameters saved by removing group g now (nothing is changed). */
+  saving(g: number): { macs: number; params: number } {
+    const saving = { macs: 0, params: 0 };
     const layers = new Map<number, { cin: number; cout: number }>();
     for (const t of this.touches[g]) {
       const c = layers.get(t.layer) ?? { cin: this.cin[t.layer], cout: this.cout[t.layer] };
@@ -195,7 +200,9 @@ class CostTracker {
     }
     for (const [i, c] of layers) {
       const l = this.graph.layers[i];
-      saving += this.cost(i).macs - layerCost(l, this.shapes.get(l.name)!, c.cin, c.cout).macs;
+      const [now, after] = [this.cost(i), layerCost(l, this.shapes.get(l.name)!, c.cin, c.cout)];
+      saving.macs += now.macs - after.macs;
+      saving.params += now.params - after.params;
     }
     return saving;
   }
@@ -282,13 +289,15 @@ export async function selectGroups(graph: ChannelGraph, budget: Budget, size: [n
     tracker.remove(g);
     removed.add(g);
   }
-  if (budget.kind !== 'threshold' && current() > target) {
-    const what = budget.kind === 'macs' ? 'MACs' : 'parameters';
-    throw new Error(
-      `A ${what} budget of ${budget.keep} cannot be met: the model's pinned channels and the ${MIN_LAYER_SHARE * 100}% per-layer floor leave ${(current() / (target / budget.keep)).toFixed(3)} of its ${what}`,
-    );
-  }
+  if (budget.kind !== 'threshold' && current() > target) throw unreachableBudget(budget, current() / (target / budget.keep));
   return { removed, keptToAvoidEmptyLayer: kept };
+}
+
+export function unreachableBudget(budget: Extract<Budget, { keep: number }>, share: number): Error {
+  const what = budget.kind === 'macs' ? 'MACs' : 'parameters';
+  return new Error(
+    `A ${what} budget of ${budget.keep} cannot be met: the model's pinned channels and the ${MIN_LAYER_SHARE * 100}% per-layer floor leave ${share.toFixed(3)} of its ${what}`,
+  );
 }
 
 /** The smallest MACs share a MACs budget can reach: every group gone that the per-layer floor allows. */

@@ -21,6 +21,14 @@ export interface RunSpec {
   beta1: number;
   /** Decay of an exponential moving average of the weights (0: off); a stage's result is the average. */
   ema: number;
+  /**
+   * How condensation removes channels. 'decay': the groups a budget selects (see selection) are
+   * scaled down to exactly zero over the first 60% of its steps while the rest of the network,
+   * trained to match the original's output, takes over their function; pruning then removes
+   * exactly them and distillation learns from the original. 'prox': a group soft-threshold on
+   * every group after each optimizer step (sparsity), pruning ranks what it leaves.
+   */
+  condensation: 'decay' | 'prox';
   /** Total shrink condensation applies, in units of the mean initial group norm. */
   sparsity: number;
   /**
@@ -32,6 +40,24 @@ export interface RunSpec {
   /** 'macs=0.25', 'params=0.5' or 'threshold=T'; null removes exactly the groups condensation zeroed. */
   budget: string | null;
   teacher: 'condensed' | 'original';
+  /**
+   * How a MACs, params or FPS budget picks the groups to remove: 'importance' ranks them by the
+   * output change they cause per MAC saved, re-scored in rounds (importance.ts); 'magnitude' by
+   * their parameters' size relative to their layer.
+   */
+  selection: 'importance' | 'magnitude';
+  /** Refit the convolutions after slicing so they reproduce the unpruned layers (refit.ts). */
+  compensate: boolean;
+  /**
+   * Distillation computes the teacher's outputs once for up to this many augmented crops and
+   * draws its batches from them (0: the teacher runs on fresh crops every step).
+   */
+  teacherCache: number;
+  /**
+   * Wall-time budget of the whole run in seconds (null: the step counts decide). Distillation
+   * takes the time left when it starts, at the speed measured on the pruned model.
+   */
+  time: number | null;
   /** Loss weights. output: L1 to the reference (targets or teacher). */
   loss: { output: number; ssim: number; feature: number; groundTruth: number; adversarial: number };
   /** Augmentation: random left-right flips; resize to size * (1 + jitter), then random size crops. */
@@ -48,17 +74,22 @@ export const DEFAULT_SPEC: RunSpec = {
   size: 128,
   inputRange: '-1,1',
   seed: 1,
-  batchSize: 1,
-  steps: { train: 0, condense: 300, distill: 300 },
-  lr: { train: 2e-4, condense: 2e-4, distill: 2e-4 },
-  schedule: { warmup: 0, decay: 'constant' },
-  beta1: 0.5,
+  batchSize: 8,
+  steps: { train: 0, condense: 0, distill: 300 },
+  lr: { train: 2e-4, condense: 2e-4, distill: 1e-3 },
+  schedule: { warmup: 0.03, decay: 'cosine' },
+  beta1: 0.9,
   ema: 0,
+  condensation: 'decay',
   sparsity: 0.02,
   condenseToBudget: false,
   budget: null,
   teacher: 'condensed',
-  loss: { output: 1, ssim: 0.2, feature: 1, groundTruth: 0, adversarial: 0 },
+  selection: 'importance',
+  compensate: true,
+  teacherCache: 1024,
+  time: null,
+  loss: { output: 1, ssim: 0, feature: 0, groundTruth: 0, adversarial: 0 },
   flip: true,
   jitter: 0,
   checkpointEvery: 50,
@@ -67,15 +98,29 @@ export const DEFAULT_SPEC: RunSpec = {
 };
 
 
+/** Fields added to RunSpec later, with the behaviour runs stored before them had. */
+export const SPEC_BEFORE_FIELDS: Partial<RunSpec> = {
+  schedule: { warmup: 0, decay: 'constant' },
+  beta1: 0.5,
+  ema: 0,
+  condensation: 'prox',
+  selection: 'magnitude',
+  compensate: false,
+  teacherCache: 0,
+  time: null,
+};
+
 /**
  * The recipe for training a base model (alap train, the studio's train job, the shipped presets):
  * batches, Adam with beta1 0.9, a 3% warm-up then cosine decay to zero, and an EMA of the weights.
  * Before/after on the shipped bases: README, *Built-in tasks and shipped base models*.
  */
-export const TRAIN_RECIPE: Pick<RunSpec, 'batchSize' | 'schedule' | 'beta1' | 'ema'> & { lr: number } = {
+export const TRAIN_RECIPE: Pick<RunSpec, 'batchSize' | 'schedule' | 'beta1' | 'ema' | 'loss'> & { lr: number } = {
   batchSize: 8,
   lr: 2e-3,
   schedule: { warmup: 0.03, decay: 'cosine' },
   beta1: 0.9,
   ema: 0.999,
+  // L1 + 0.2 SSIM to the targets, as the shipped bases were trained.
+  loss: { ...DEFAULT_SPEC.loss, ssim: 0.2 },
 };
