@@ -41,6 +41,9 @@ export const OPTIONS = {
   layers: { type: 'boolean' },
   from: { type: 'string' },
   time: { type: 'string' },
+  selection: { type: 'string' },
+  compensate: { type: 'string' },
+  'teacher-cache': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -24,7 +24,7 @@ import { ARCHS, buildGenerator, defaultSpec, sizeMultiple, type Arch } from '../
 import { formatDuration, int, keyValues, nodeBackend, num, progressBar, UsageError, type Values } from './args';
 import { DirCheckpointStore } from './dir-store';
 import { encodePng, listImages, readImageFolders } from './images';
-import { checkOutDir, readModelDir, writeModelDir } from './model-dir';
+import { checkOutDir, readModelDir, readModelInfo, writeModelDir } from './model-dir';
 
 /** What the CLI needs to redo after a restart, kept in the checkpoint. */
 interface CliRun {
@@ -161,6 +161,9 @@ async function specFrom(values: Values, task: RunSpec['task']): Promise<RunSpec>
   if (teacher !== 'condensed' && teacher !== 'original') throw new UsageError(`--teacher must be condensed or original, got '${teacher}'`);
   const budget = values.budget ?? base.budget;
   if (budget) parseBudget(budget);
+  const selection = values.selection ?? base.selection;
+  if (selection !== 'importance' && selection !== 'magnitude') throw new UsageError(`--selection must be importance or magnitude, got '${selection}'`);
+  const teacherCache = values['teacher-cache'] === '0' ? 0 : int(values, 'teacher-cache', base.teacherCache)!;
   return {
     ...base,
     size: int(values, 'size', base.size)!,
@@ -175,6 +178,9 @@ async function specFrom(values: Values, task: RunSpec['task']): Promise<RunSpec>
     teacher,
     checkpointEvery: int(values, 'checkpoint-every', base.checkpointEvery)!,
     flip: values.flip === undefined ? base.flip : yesNo(values.flip, 'flip'),
+    selection,
+    compensate: values.compensate === undefined ? base.compensate : yesNo(values.compensate, 'compensate'),
+    teacherCache,
     jitter: values.jitter === undefined ? base.jitter : num(values, 'jitter', 0),
   };
 }
@@ -249,7 +255,8 @@ async function finish(run: CliRun, checkpointDir: string, student: tf.LayersMode
 }
 
 function printReport(r: RunReport) {
-  const q = (x: { psnr: number; ssim: number }) => `PSNR ${x.psnr.toFixed(2)} dB, SSIM ${x.ssim.toFixed(4)}`;
+  // Identical images have an infinite PSNR, which a JSON checkpoint stores as null.
+  const q = (x: { psnr: number | null; ssim: number }) => `PSNR ${x.psnr === null || x.psnr === Infinity ? '∞ (identical)' : `${x.psnr.toFixed(2)} dB`}, SSIM ${x.ssim.toFixed(4)}`;
   console.log(`backend: ${r.backend}`);
   console.log(`MACs:    ${formatCount(r.macs.before)} -> ${formatCount(r.macs.after)} (${r.macs.ratio.toFixed(2)}x fewer)`);
   console.log(`params:  ${formatCount(r.params.before)} -> ${formatCount(r.params.after)} (${r.params.ratio.toFixed(2)}x fewer)`);
@@ -258,6 +265,11 @@ function printReport(r: RunReport) {
     const verdict = r.fps.met ? 'met' : 'NOT met';
     console.log(`FPS at ${r.fps.size}x${r.fps.size}: target ${r.fps.target}, original ${r.fps.before.fps.toFixed(1)}, compressed ${r.fps.after.fps.toFixed(1)} (${verdict}; ${r.fps.search.length} candidates measured)`);
   }
+  if (r.compensation) {
+    const c = r.compensation;
+    console.log(`compensation: ${c.layers} convolutions refitted in ${formatDuration(c.seconds)}; before any training step ${q(c.sliced)} sliced -> ${q(c.refitted)} refitted (vs the model pruned)`);
+  }
+  if (r.distillSteps) console.log(`distillation: ${r.distillSteps} steps${r.distillReverted ? ", which left the student further from the original than the refit alone did (on training crops): the refitted student was kept" : ''}`);
   console.log(`student vs original (held-out): ${q(r.studentVsOriginal)}`);
   if (r.vsTargets) console.log(`vs targets (held-out): original ${q(r.vsTargets.original)}; student ${q(r.vsTargets.student)}`);
   const stages = Object.entries(r.seconds).map(([s, t]) => `${s} ${formatDuration(t!)}`);
@@ -291,6 +303,7 @@ export async function compress(values: Values) {
     if (!values.model) throw new UsageError('compress needs --model <model.json|dir> (or --preset)');
     if (!values.data) throw new UsageError('compress needs --data <image folder> (or --preset)');
     spec = await specFrom(values, 'compress');
+    spec = { ...spec, time: await compressionTime(values, preset !== null) };
     run = { command: 'compress', model: values.model, data: values.data, targets: values.targets, out: values.out, heldOut: 0, backend: nodeBackend(values), force: Boolean(values.force), labelClasses: labelClasses(values) };
   }
   await tf.setBackend('cpu');
@@ -308,6 +321,19 @@ export async function compress(values: Values) {
   await finish(run, dir, student, report!, samples.png);
   printReport(report!);
   console.log(`wrote ${run.out}/model.json, weights.bin, report.json, samples.png (held-out: ${samples.columns.join(' | ')})`);
+}
+
+/**
+ * `--time S` for a compression run; without it, 1.5x the base's training time where its info.json
+ * records one (unless --steps or a preset's first-run steps were given), else the step counts.
+ */
+async function compressionTime(values: Values, preset: boolean): Promise<number | null> {
+  if (values.time) return num(values, 'time', 0);
+  if (values.steps || preset) return null;
+  const trained = (await readModelInfo(values.model!))?.seconds;
+  if (typeof trained !== 'number' || !(trained > 0)) return null;
+  process.stderr.write(`time budget: 1.5x the base model's training time (${formatDuration(trained)} in its info.json) = ${formatDuration(1.5 * trained)}; --time S or --steps to choose\n`);
+  return 1.5 * trained;
 }
 
 export async function train(values: Values) {

@@ -26,8 +26,11 @@ const USAGE = `Usage:
                 [--input-range -1,1|0,1|0,255] [--size 128] [--budget macs=0.25|params=0.5|threshold=T|fps=30[@256]]
                 [--steps condense=N,distill=M] [--teacher condensed|original] [--sparsity S]
                 [--lr condense=..,distill=..] [--batch N] [--held-out N] [--seed N] [--backend wasm|cpu]
-                [--loss output=1,ssim=0.2,feature=1,groundTruth=0,adversarial=0] [--label-classes K]
+                [--loss output=1,ssim=0,feature=0,groundTruth=0,adversarial=0] [--label-classes K]
                 [--flip yes|no] [--jitter 0.125] [--spec run.json] [--checkpoint-every N] [--force]
+                [--time S] [--selection importance|magnitude] [--compensate yes|no] [--teacher-cache N]
+                (--time: wall time of the whole run, distillation takes what is left; default 1.5x the
+                 base's training time when its info.json records it and no --steps are given)
   alap compress --preset mask-to-face|face-to-cartoon|unpaired --out <dir> [--count N] [options above]
                 (the shipped base model on generated data, kept in <out>-data)
   alap compress --resume <checkpoint dir>

@@ -27,6 +27,18 @@ export async function readModelDir(target: string): Promise<tf.LayersModel> {
   return loadModelFromFiles(text, shards, path.basename(file));
 }
 
+/** The info.json next to a model (what trained it: input range, training seconds, ...), or null. */
+export async function readModelInfo(target: string): Promise<Record<string, unknown> | null> {
+  const dir = (await fs.stat(target)).isDirectory() ? target : path.dirname(target);
+  const text = await fs.readFile(path.join(dir, 'info.json'), 'utf8').catch(() => null);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ModelFileError(`'${path.join(dir, 'info.json')}' is not valid JSON (${(e as Error).message})`);
+  }
+}
+
 /** Refuses a non-empty `out` unless `force`; returns what is there (null: nothing). */
 export async function checkOutDir(out: string, force: boolean): Promise<string[] | null> {
   const existing = await fs.readdir(out).catch(() => null);

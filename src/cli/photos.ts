@@ -3,7 +3,7 @@
  * (each photo centre-cropped and resized, its target the cartoon filter's output), and `alap run`
  * writes a model's output for every image of a folder.
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../core/backend';
@@ -12,7 +12,7 @@ import { fromBytes, parseRange, toBytes, type InputRange, type RawImage } from '
 import { centreSquare } from '../core/data/photo-augment';
 import { int, nodeBackend, progressBar, UsageError, type Values } from './args';
 import { decodeImage, encodePng, listImages } from './images';
-import { checkOutDir, readModelDir } from './model-dir';
+import { checkOutDir, readModelDir, readModelInfo } from './model-dir';
 
 const pngName = (name: string) => name.replace(/\.[^.]+$/, '') + '.png';
 
@@ -56,10 +56,7 @@ export async function dataFromPhotos(values: Values) {
 
 /** The input range a model folder's info.json records, if any. */
 async function recordedRange(modelPath: string): Promise<InputRange | null> {
-  const dir = (await fs.stat(modelPath)).isDirectory() ? modelPath : path.dirname(modelPath);
-  const info = path.join(dir, 'info.json');
-  if (!existsSync(info)) return null;
-  const range = JSON.parse(await fs.readFile(info, 'utf8')).inputRange;
+  const range = (await readModelInfo(modelPath))?.inputRange;
   return typeof range === 'string' ? parseRange(range) : null;
 }
 

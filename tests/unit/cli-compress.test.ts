@@ -57,6 +57,35 @@ describe('alap train / compress', () => {
     expect(student.countParams()).toBe(report.params.after);
   });
 
+  it("without --steps, a model whose info.json records its training time gets 1.5x that as its time budget", () => {
+    const trained = path.join(work, 'base-with-info');
+    mkdirSync(trained, { recursive: true });
+    for (const f of ['model.json', 'weights.bin']) copyFileSync(path.join(base, f), path.join(trained, f));
+    writeFileSync(path.join(trained, 'info.json'), JSON.stringify({ seconds: 4 }));
+    const out = path.join(work, 'timed');
+    const r = alap('compress', '--model', trained, '--data', `${data}/inputs`, '--targets', `${data}/targets`, '--out', out, ...COMMON);
+    expect(r.stderr).not.toMatch(/alap:/);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/time budget: 1\.5x the base model's training time \(4s in its info\.json\) = 6s/);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    expect(report.distillSteps).toBeGreaterThanOrEqual(1);
+    expect(report.selection).toBe('importance');
+    expect(report.compensation.layers).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/compensation: \d+ convolutions refitted/);
+  });
+
+  it('--selection magnitude --compensate no --teacher-cache 0: the previous recipe, and bad values are refused', () => {
+    const out = path.join(work, 'previous');
+    const r = alap('compress', '--model', base, '--data', `${data}/inputs`, '--targets', `${data}/targets`, '--out', out, '--steps', 'distill=2', '--selection', 'magnitude', '--compensate', 'no', '--teacher-cache', '0', ...COMMON);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    expect(report.selection).toBe('magnitude');
+    expect(report.compensation).toBeUndefined();
+    const bad = alap('compress', '--model', base, '--data', `${data}/inputs`, '--out', path.join(work, 'bad'), '--selection', 'random', ...COMMON);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--selection must be importance or magnitude, got 'random'/);
+  });
+
   it('a process killed mid-run resumes with --resume to the same weights as an uninterrupted run', async () => {
     const args = (out: string) => ['compress', '--model', base, '--data', `${data}/inputs`, '--targets', `${data}/targets`, '--out', out, '--steps', 'condense=30,distill=30', ...COMMON];
     const straight = path.join(work, 'straight');

@@ -30,7 +30,7 @@ export interface Preset {
   compress: { budget: string; condense: number; distill: number };
 }
 
-const common = { arch: 'resnet' as const, ngf: 16, blocks: 6, size: 64, images: 160, compress: { budget: 'macs=0.25', condense: 200, distill: 200 } };
+const common = { arch: 'resnet' as const, ngf: 16, blocks: 6, size: 64, images: 160, compress: { budget: 'macs=0.25', condense: 0, distill: 300 } };
 
 export const PRESETS: Record<PresetTask, Preset> = {
   'mask-to-face': { ...common, task: 'mask-to-face', label: 'Segmentation mask → face', summary: 'colour-coded face parts (skin, hair, eyes, brows, nose, lips, neck, clothes) to a face', modelDir: 'models/mask-to-face' },
