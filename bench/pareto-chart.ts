@@ -1,6 +1,6 @@
 /**
  * Speed vs quality chart from bench/results/tasks-bench.json: FPS at the bench's resolution
- * (log scale) against PSNR vs the base model, one colour per task, one marker per variant. Writes
+ * (log scale) against PSNR vs the base model, one colour per task, each budget a point. Writes
  * bench/results/pareto.svg (README) and public/results/pareto.svg (the app's Results section).
  *
  *   npx tsx bench/pareto-chart.ts [--in bench/results/tasks-bench.json]
@@ -29,11 +29,7 @@ const y = (r: TaskRow) => m.top + (1 - ((r.vsBase?.psnr ?? qMax) - qMin) / (qMax
 const colours: Record<string, string> = { 'mask-to-face': '#1d3557', 'face-to-cartoon': '#e76f51', unpaired: '#2a9d8f' };
 const markers: Record<string, (cx: number, cy: number, c: string) => string> = {
   'base (shipped)': (cx, cy, c) => `<rect x="${cx - 5}" y="${cy - 5}" width="10" height="10" fill="none" stroke="${c}" stroke-width="2"/>`,
-  'condense + prune + distill': (cx, cy, c) => `<circle cx="${cx}" cy="${cy}" r="5" fill="${c}"/>`,
-  'no condensation (magnitude prune + distill)': (cx, cy, c) => `<path d="M${cx - 5},${cy - 5}L${cx + 5},${cy + 5}M${cx - 5},${cy + 5}L${cx + 5},${cy - 5}" stroke="${c}" stroke-width="2"/>`,
-  'teacher = original': (cx, cy, c) => `<path d="M${cx},${cy - 6}L${cx + 6},${cy + 5}L${cx - 6},${cy + 5}Z" fill="${c}"/>`,
-  'no distillation': (cx, cy, c) => `<path d="M${cx},${cy - 6}L${cx + 6},${cy}L${cx},${cy + 6}L${cx - 6},${cy}Z" fill="none" stroke="${c}" stroke-width="2"/>`,
-  'no feature loss': (cx, cy, c) => `<circle cx="${cx}" cy="${cy}" r="5" fill="none" stroke="${c}" stroke-width="2"/>`,
+  'default recipe': (cx, cy, c) => `<circle cx="${cx}" cy="${cy}" r="5" fill="${c}"/>`,
 };
 const parts: string[] = [];
 for (let f = 1; f <= fpsMax; f *= 2) if (f >= fpsMin) parts.push(`<line x1="${x(f)}" x2="${x(f)}" y1="${m.top}" y2="${H - m.bottom}" stroke="#eee"/><text x="${x(f)}" y="${H - m.bottom + 16}" text-anchor="middle">${f}</text>`);
@@ -43,13 +39,13 @@ for (let q = qMin; q <= qMax; q += 2) {
 }
 if (30 > fpsMin && 30 < fpsMax) parts.push(`<line x1="${x(30)}" x2="${x(30)}" y1="${m.top}" y2="${H - m.bottom}" stroke="#2a9d8f" stroke-dasharray="4 3"/><text x="${x(30) + 4}" y="${m.top + 12}">30 FPS</text>`);
 for (const task of Object.keys(colours)) {
-  const main = rows.filter((r) => r.task === task && (r.variant === 'condense + prune + distill' || r.variant === 'base (shipped)')).sort((a, b) => a.fps - b.fps);
+  const main = rows.filter((r) => r.task === task && (r.variant === 'default recipe' || r.variant === 'base (shipped)')).sort((a, b) => a.fps - b.fps);
   if (main.length > 1) parts.push(`<polyline points="${main.map((r) => `${x(r.fps)},${y(r)}`).join(' ')}" fill="none" stroke="${colours[task]}" stroke-opacity="0.5"/>`);
 }
-for (const r of rows) parts.push((markers[r.variant] ?? markers['condense + prune + distill'])(x(r.fps), y(r), colours[r.task] ?? '#555'));
+for (const r of rows) parts.push((markers[r.variant] ?? markers['default recipe'])(x(r.fps), y(r), colours[r.task] ?? '#555'));
 const legend = [
   ...Object.entries(colours).map(([t, c], i) => `<rect x="${W - m.right + 16}" y="${m.top + i * 18}" width="12" height="12" fill="${c}"/><text x="${W - m.right + 34}" y="${m.top + 10 + i * 18}">${t}</text>`),
-  ...Object.entries(markers).map(([v, draw], i) => `${draw(W - m.right + 22, m.top + 80 + i * 20, '#555')}<text x="${W - m.right + 34}" y="${m.top + 84 + i * 20}">${v.replace(' (magnitude prune + distill)', '')}</text>`),
+  ...Object.entries(markers).map(([v, draw], i) => `${draw(W - m.right + 22, m.top + 80 + i * 20, '#555')}<text x="${W - m.right + 34}" y="${m.top + 84 + i * 20}">${v}</text>`),
 ];
 const svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="11">
 <rect width="${W}" height="${H}" fill="#fff"/>
