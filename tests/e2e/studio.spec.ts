@@ -100,6 +100,18 @@ test('each built-in task generates its dataset', async ({ page }, testInfo) => {
   await expect(list).toContainText('Day / night (unpaired) (4 x 16px), domain B: 4 unpaired images');
 });
 
+test('a time budget sizes distillation; the report shows the student before training (sliced, refitted) and the steps run', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'backend independent');
+  await prepare(page, `backend=${testInfo.project.name}`);
+  await configure(page, 0, 10, 1000);
+  await page.getByTestId('run-time').fill('4');
+  await page.getByRole('button', { name: 'Compress' }).click();
+  await expect(page.getByTestId('run').first()).toHaveAttribute('data-status', 'done', { timeout: 180_000 });
+  const report = page.getByTestId('report');
+  await expect(report.getByTestId('compensation-row')).toContainText(/sliced PSNR [\d.]+ dB, SSIM [\d.-]+ → refitted PSNR [\d.]+ dB, SSIM [\d.-]+ \(\d+ convolutions refitted/);
+  await expect(report).toContainText(/Distillation\s*\d+ steps, sized to the 4 s time budget \(channels chosen by importance\)/);
+});
+
 test('cancel stops a run and discards its checkpoints', async ({ page }, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'backend independent');
   await prepare(page, `backend=${testInfo.project.name}`);
