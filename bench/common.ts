@@ -1,8 +1,23 @@
-/** What the bench scripts share: timestamped logs on stderr and --quick / full settings. */
+/** What the bench scripts share: timestamped logs on stderr, --quick / full settings, side-by-side latency. */
+import type * as tf from '@tensorflow/tfjs';
+import { measureLatency } from '../src/core/measure/latency';
 
 export const log = (s: string): void => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 
 /** A numeric option: the value given, else the full run's default, or the quick run's with --quick. */
 export function setting<K extends string>(values: Partial<Record<K, string | boolean>>, quick: boolean) {
   return (key: K, full: number, small: number): number => Number(values[key] ?? (quick ? small : full));
+}
+
+/**
+ * Median latency (ms) of each model measured side by side: 3 interleaved rounds of `runs` timed
+ * frames each (after `warmup`), the median of the rounds' medians, so a machine that slows down
+ * during the measurement slows every model alike.
+ */
+export async function sideBySideMs(models: tf.LayersModel[], shape: number[], o: { runs: number; warmup: number }): Promise<number[]> {
+  const times = models.map(() => [] as number[]);
+  for (let round = 0; round < 3; round++) {
+    for (const [i, m] of models.entries()) times[i].push((await measureLatency(m, shape, o)).medianMs);
+  }
+  return times.map((t) => t.sort((a, b) => a - b)[1]);
 }

@@ -25,10 +25,9 @@ import { augmentPhoto } from '../src/core/data/photo-augment';
 import { readChannelGraph } from '../src/core/graph/channel-graph';
 import { MemoryCheckpointStore } from '../src/core/io/checkpoint';
 import { modelCost } from '../src/core/measure/cost';
-import { measureLatency } from '../src/core/measure/latency';
 import type { QualityPair } from '../src/core/measure/quality';
 import { Rng } from '../src/core/train/rng';
-import { log } from './common';
+import { log, sideBySideMs } from './common';
 import { readPhotoSources } from './fetch-photos';
 import { readPhotos } from './photo-data';
 
@@ -133,10 +132,8 @@ for (const budget of cfg.budgets) {
   models.push(student);
   log(`${budget}: ${(baseCost.macs / cost.macs).toFixed(1)}x fewer MACs, ${r.studentVsOriginal.psnr.toFixed(2)} dB vs the original`);
 }
-const shape = [1, cfg.latencySize, cfg.latencySize, 3];
-const times = models.map(() => [] as number[]);
-for (let round = 0; round < 3; round++) for (const [i, m] of models.entries()) times[i].push((await measureLatency(m, shape, { runs: 4, warmup: 2 })).medianMs);
-rows.forEach((r, i) => (r.medianMs = times[i].sort((a, b) => a - b)[1]));
+const latencies = await sideBySideMs(models, [1, cfg.latencySize, cfg.latencySize, 3], { runs: 4, warmup: 2 });
+rows.forEach((r, i) => (r.medianMs = latencies[i]));
 
 const result = {
   date: new Date().toISOString(),

@@ -16,7 +16,7 @@
  * --variants keeps only the runs whose label contains one of the given texts.
  */
 import { readModelDir } from '../src/cli/model-dir';
-import { log, setting } from './common';
+import { log, setting, sideBySideMs } from './common';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
@@ -29,7 +29,6 @@ import { DEFAULT_SPEC, runPipeline, type RunSpec } from '../src/core/compress/pi
 import { readChannelGraph } from '../src/core/graph/channel-graph';
 import { MemoryCheckpointStore } from '../src/core/io/checkpoint';
 import { modelCost } from '../src/core/measure/cost';
-import { measureLatency } from '../src/core/measure/latency';
 import { predictAll, quality, type QualityPair } from '../src/core/measure/quality';
 import { PRESET_TASKS, presetFor } from '../src/core/models/presets';
 
@@ -200,14 +199,9 @@ for (const preset of presets) {
     models.push({ row, model: student });
     log(`${preset.task}: ${variant}: ${row.macsRatio.toFixed(1)}x fewer MACs, ${row.vsBase!.psnr.toFixed(2)} dB vs base, ${seconds.toFixed(0)} s`);
   }
-  // Latency side by side: interleaved rounds, the median of the rounds' medians.
-  const shape = [1, cfg.latencySize, cfg.latencySize, 3];
-  const times = models.map(() => [] as number[]);
-  for (let round = 0; round < 3; round++) {
-    for (const [i, m] of models.entries()) times[i].push((await measureLatency(m.model, shape, { runs: Math.ceil(cfg.runs / 3), warmup: 2 })).medianMs);
-  }
+  const latencies = await sideBySideMs(models.map((m) => m.model), [1, cfg.latencySize, cfg.latencySize, 3], { runs: Math.ceil(cfg.runs / 3), warmup: 2 });
   models.forEach((m, i) => {
-    m.row.medianMs = times[i].sort((a, b) => a - b)[1];
+    m.row.medianMs = latencies[i];
     m.row.fps = 1000 / m.row.medianMs;
   });
   for (const m of models) {

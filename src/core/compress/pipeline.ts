@@ -601,15 +601,10 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       removed = new Set(state.condenseTargets);
     } else if (budget.kind === 'fps') {
       const size = fpsSize(budget);
-      const scoring = spec.selection === 'importance' ? calibrationImages(SCORING_IMAGES) : null;
-      try {
-        const order = scoring ? await importanceOrder(graph, size, scoring) : null;
-        const found = await selectForFps(graph, budget.fps, size, { measure: opts.measureLatency, ...(order && { select: order }) });
-        removed = found.removed;
-        state.fpsSearch = found.tries;
-      } finally {
-        scoring?.dispose();
-      }
+      const order = spec.selection === 'importance' ? await withScoringImages((images) => importanceOrder(graph, size, images)) : null;
+      const found = await selectForFps(graph, budget.fps, size, { measure: opts.measureLatency, ...(order && { select: order }) });
+      removed = found.removed;
+      state.fpsSearch = found.tries;
     } else {
       removed = await selectForBudget(graph, budget, [spec.size, spec.size]);
     }
@@ -624,11 +619,16 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   /** The groups a threshold, MACs or params budget removes, by the spec's selection. */
   async function selectForBudget(graph: ReturnType<typeof readChannelGraph>, budget: Exclude<Budget, { kind: 'fps' }>, size: [number, number]): Promise<Set<number>> {
     if (spec.selection === 'magnitude' || budget.kind === 'threshold') return (await selectGroups(graph, budget, size)).removed;
-    const scoring = calibrationImages(SCORING_IMAGES);
+    return (await withScoringImages((images) => selectByImportance(graph, budget, size, images))).removed;
+  }
+
+  /** Runs `f` on the crops that score channels, freed after. */
+  async function withScoringImages<T>(f: (images: tf.Tensor4D) => Promise<T>): Promise<T> {
+    const images = calibrationImages(SCORING_IMAGES);
     try {
-      return (await selectByImportance(graph, budget, size, scoring)).removed;
+      return await f(images);
     } finally {
-      scoring.dispose();
+      images.dispose();
     }
   }
 
