@@ -154,9 +154,11 @@ for (const preset of presets) {
           [`condensation by decay (${cfg.condense / 2} steps)`, spec({ budget: at, ...decay(cfg.condense / 2) })],
           [`condensation by decay (${cfg.condense} steps)`, spec({ budget: at, ...decay(cfg.condense) })],
           ['teacher re-run every step (no cache)', spec({ budget: at, teacherCache: 0 })],
-          ['no EMA', spec({ budget: at, ema: 0 })],
+          ['gradual pruning (2 rounds)', spec({ budget: at, pruneRounds: 2 })],
+          ['gradual pruning (3 rounds)', spec({ budget: at, pruneRounds: 3 })],
+          ['EMA 0.999', spec({ budget: at, ema: 0.999 })],
           ['lr 3e-4 (default 1e-3)', spec({ budget: at, lr: { ...DEFAULT_SPEC.lr, distill: 3e-4 } })],
-          ['no SSIM term', spec({ budget: at, loss: { ...DEFAULT_SPEC.loss, ssim: 0 } })],
+          ['SSIM 0.2', spec({ budget: at, loss: { ...DEFAULT_SPEC.loss, ssim: 0.2 } })],
           ['feature loss 1:1', spec({ budget: at, loss: { ...DEFAULT_SPEC.loss, feature: 1 } })],
           ...(data.kind === 'paired' ? [['ground-truth L1 0.5', spec({ budget: at, loss: { ...DEFAULT_SPEC.loss, groundTruth: 0.5 } })]] : []),
           [

@@ -197,6 +197,54 @@ describe('compression recipe', () => {
     expect(resumed.report.selection).toBe('magnitude');
     expect(resumed.report.compensation).toBeUndefined();
   });
+
+  it('gradual pruning reaches the budget in rounds, each pruning the last student further, and resumes mid-round to the same weights', async () => {
+    const s = spec({ budget: 'macs=0.3', pruneRounds: 3, steps: { train: 0, condense: 0, distill: 7 }, checkpointEvery: 1 });
+    const seen: string[] = [];
+    const reference = await run(s, new MemoryCheckpointStore(), { onProgress: (p) => seen.push(`${p.round?.at}/${p.round?.of}:${p.step}/${p.steps}`) });
+    // 7 steps shared as 2 + 2 + 3, the round shown with every step.
+    expect(seen).toEqual(['1/3:1/2', '1/3:2/2', '2/3:1/2', '2/3:2/2', '3/3:1/3', '3/3:2/3', '3/3:3/3']);
+    const r = reference.report;
+    expect(r.pruneRounds).toBe(3);
+    expect(r.distillSteps).toBe(7);
+    expect(r.macs.after / r.macs.before).toBeLessThanOrEqual(0.3);
+    // The channels of every round count: more than one round's cut alone (0.3^(1/3) keeps 67%).
+    const oneRound = await run(spec({ budget: `macs=${0.3 ** (1 / 3)}`, steps: { train: 0, condense: 0, distill: 2 } }), new MemoryCheckpointStore());
+    expect(r.removedGroups).toBeGreaterThan(oneRound.report.removedGroups);
+    expect(r.compensation!.layers).toBeGreaterThan(0);
+
+    // Killed in the second round's distillation after a checkpoint: the resumed run ends identically.
+    const store = new MemoryCheckpointStore();
+    await expect(
+      run(s, store, {
+        onProgress: (p) => {
+          if (p.round?.at === 2 && p.step === 2) throw new Killed();
+        },
+      }),
+    ).rejects.toBeInstanceOf(Killed);
+    const resumed = await run(s, store);
+    expect(maxDiff(await weightsOf(resumed.student), await weightsOf(reference.student))).toBeLessThan(1e-5);
+    expect(resumed.report.removedGroups).toBe(r.removedGroups);
+  });
+
+  it('under a time budget each round of gradual pruning takes its share of the time left, measured on its own student', async () => {
+    const s = spec({ budget: 'macs=0.3', pruneRounds: 2, time: 100, steps: { train: 0, condense: 0, distill: 5 } });
+    const measured: number[] = [];
+    const measureThroughput = (m: tf.LayersModel) => async (batch: number) => {
+      measured.push(m.countParams());
+      return batch * 0.5;
+    };
+    const steps: number[] = [];
+    const { report } = await run(s, new MemoryCheckpointStore(), { measureThroughput, onProgress: (p) => p.step === 1 && steps.push(p.steps) });
+    expect(measured).toHaveLength(2);
+    expect(measured[1]).toBeLessThan(measured[0]);
+    // Round 1 gets half of what is left (at most 100 / 2 s * 0.5 steps/s, less the 5% reserve),
+    // round 2 all that is left then (whatever the machine's speed, at most the whole budget's steps).
+    expect(steps[0]).toBeLessThanOrEqual(Math.floor(50 * 0.5 * 0.95));
+    expect(steps[1]).toBeGreaterThanOrEqual(1);
+    expect(steps[1]).toBeLessThanOrEqual(Math.floor(100 * 0.5 * 0.95));
+    expect(report.distillSteps).toBe(steps[0] + steps[1]);
+  });
 });
 
 describe('condensation by decay', () => {

@@ -53,6 +53,8 @@ export interface Progress {
   alive?: { layer: string; alive: number; total: number }[];
   etaSeconds: number;
   elapsedSeconds: number;
+  /** Gradual pruning: which prune -> distill round this is (1-based). */
+  round?: { at: number; of: number };
   /** Learning rate of this step and the stage's pace since it (re)started. */
   lr: number;
   stepsPerSecond: number;
@@ -82,8 +84,10 @@ export interface RunReport {
   /** How groups were chosen, and what refitting the convolutions after slicing did (see refit.ts). */
   selection: RunSpec['selection'];
   compensation?: Compensation;
-  /** Distillation steps run (from the time budget, where the run had one). */
+  /** Distillation steps run (from the time budget, where the run had one), all rounds together. */
   distillSteps: number;
+  /** Gradual pruning: the prune -> distill rounds run (absent: one). */
+  pruneRounds?: number;
   /** Distillation left the student further from the teacher (on training crops) than pruning did, so the pruned student was kept. */
   distillReverted?: boolean;
   /** Student vs the original model on held-out images. */
@@ -160,8 +164,12 @@ interface State {
   compensation?: Compensation;
   /** Condensation by decay: the groups it drives to zero (then exactly what pruning removes). */
   condenseTargets?: number[];
-  /** Distillation steps fixed from the time budget when distillation started. */
+  /** Distillation steps of this round, fixed (from the time budget) when its distillation started. */
   distillSteps?: number;
+  /** Gradual pruning: the round under way (0-based); groups removed and distillation steps run in finished rounds. */
+  round?: number;
+  removedBefore?: number;
+  distillStepsBefore?: number;
   /** Distillation ended further from the teacher than the pruned student: that one was kept. */
   distillReverted?: boolean;
   seconds: Partial<Record<Stage, number>>;
@@ -315,7 +323,16 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         state.report = await reportStage();
       }
       tick();
-      state.stage = nextStage(spec, state.stage);
+      const next = nextStage(spec, state.stage);
+      if (next === 'report' && round() + 1 < rounds()) {
+        state.distillStepsBefore = (state.distillStepsBefore ?? 0) + (nextStage(spec, 'prune') === 'distill' ? stageSteps('distill') : 0);
+        state.removedBefore = (state.removedBefore ?? 0) + state.removed.length;
+        state.distillSteps = undefined;
+        state.round = round() + 1;
+        state.stage = 'prune';
+      } else {
+        state.stage = next;
+      }
       state.step = 0;
       await checkpoint();
     }
@@ -328,7 +345,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
 
   /** The training stages share one loop: batches, one or two optimizers, checkpoints, progress. */
   async function trainStage(stage: TrainingStage): Promise<void> {
-    const stageKey = (s: number) => `${stage}-${s}`;
+    const stageKey = (s: number) => `${stage}${round() ? `-round${round()}` : ''}-${s}`;
     // The model this stage trains, and whatever else it needs.
     if (state.step === 0) {
       const source = stage === 'distill' ? 'pruned' : 'original';
@@ -384,7 +401,9 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       const measure = (opts.measureThroughput ?? ((m) => timedTrainingThroughput(m, opts.train, spec.size, { loss: stepLoss, reference })))(work);
       const stepsPerSecond = (await measure(spec.batchSize)) / spec.batchSize;
       const spent = Object.values(state.seconds).reduce((a, b) => a + (b ?? 0), 0) + (performance.now() - stageStart) / 1000;
-      state.distillSteps = stepsForTime(Math.max(spec.time! - spent, 1 / stepsPerSecond), stepsPerSecond);
+      // Gradual pruning shares what is left equally among this and the rounds after it.
+      const share = (spec.time! - spent) / (rounds() - round());
+      state.distillSteps = stepsForTime(Math.max(share, 1 / stepsPerSecond), stepsPerSecond);
     }
     const steps = stageSteps(stage);
     let budget: Budget | null = spec.budget ? parseBudget(spec.budget) : null;
@@ -512,6 +531,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         deadGroups,
         alive: sparsity && (state.step % 10 === 0 || state.step === steps) ? await sparsity.aliveByLayer() : undefined,
         etaSeconds: perStep * (steps - state.step + remainingSteps(stage)),
+        ...(rounds() > 1 && { round: { at: round() + 1, of: rounds() } }),
         lr,
         stepsPerSecond: 1 / perStep,
         elapsedSeconds: (performance.now() - t0) / 1000,
@@ -573,7 +593,20 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   }
 
   function stageSteps(stage: TrainingStage): number {
-    return stage === 'distill' ? (state.distillSteps ?? spec.steps.distill) : spec.steps[stage];
+    if (stage !== 'distill') return spec.steps[stage];
+    // Without a time budget, gradual pruning shares the steps equally among its rounds.
+    const upTo = (r: number) => Math.floor((spec.steps.distill * r) / rounds());
+    return state.distillSteps ?? upTo(round() + 1) - upTo(round());
+  }
+
+  function round(): number {
+    return state.round ?? 0;
+  }
+
+  /** Prune -> distill rounds of this run: gradual pruning applies to MACs and params budgets only. */
+  function rounds(): number {
+    const budget = spec.budget ? parseBudget(spec.budget) : null;
+    return budget && (budget.kind === 'macs' || budget.kind === 'params') && !state.condenseTargets ? Math.max(1, spec.pruneRounds) : 1;
   }
 
   function remainingSteps(stage: TrainingStage): number {
@@ -581,7 +614,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     for (let s = nextStage(spec, stage); s !== 'done'; s = nextStage(spec, s)) {
       if (s === 'train' || s === 'condense' || s === 'distill') total += stageSteps(s);
     }
-    return total;
+    // Later rounds of gradual pruning distil about as long as this one.
+    return total + (rounds() - round() - 1) * stageSteps('distill');
   }
 
   /** A fixed set of training crops (own seed, so a resumed run uses the same) for scoring and refitting. */
@@ -592,9 +626,10 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   }
 
   async function pruneStage(): Promise<void> {
-    const condensed = await model(spec.steps.condense > 0 ? 'condensed' : 'original');
-    const graph = readChannelGraph(condensed);
-    const budget = spec.budget ? parseBudget(spec.budget) : { kind: 'threshold' as const, value: Number.MIN_VALUE };
+    // Later rounds of gradual pruning cut the previous round's student further.
+    const source = await model(round() > 0 ? 'student' : spec.steps.condense > 0 ? 'condensed' : 'original');
+    const graph = readChannelGraph(source);
+    const budget = await roundBudget(spec.budget ? parseBudget(spec.budget) : { kind: 'threshold' as const, value: Number.MIN_VALUE }, graph);
     let removed: Set<number>;
     if (state.condenseTargets) {
       // Condensation by decay already drove exactly these to zero.
@@ -611,9 +646,25 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     state.removed = [...removed];
     const pruned = await pruneModel(graph, removed);
     // After condensation by decay the removed groups are already zero: nothing to compensate.
-    if (spec.compensate && removed.size && !state.condenseTargets) state.compensation = await compensate(graph, removed, pruned);
+    // The report keeps the first round's figures (a one-shot run's are of its only round).
+    if (spec.compensate && removed.size && !state.condenseTargets) {
+      const compensation = await compensate(graph, removed, pruned);
+      if (round() === 0) state.compensation = compensation;
+    }
     await putModel('pruned', pruned, 'pruned');
     if (spec.steps.distill === 0) await putModel('student', await cloneModel(pruned), 'student-final');
+  }
+
+  /**
+   * This round's budget relative to the model it prunes: round r of R keeps keep^((r+1)/R) of the
+   * original's MACs (or params).
+   */
+  async function roundBudget(budget: Budget, graph: ReturnType<typeof readChannelGraph>): Promise<Budget> {
+    if (rounds() === 1 || (budget.kind !== 'macs' && budget.kind !== 'params')) return budget;
+    const size: [number, number] = [spec.size, spec.size];
+    const cost = (g: ReturnType<typeof readChannelGraph>) => modelCost(g, size)[budget.kind];
+    const share = budget.keep ** ((round() + 1) / rounds());
+    return { ...budget, keep: Math.min(1, (share * cost(readChannelGraph(await model('original')))) / cost(graph)) };
   }
 
   /** The groups a threshold, MACs or params budget removes, by the spec's selection. */
@@ -676,10 +727,11 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       stages: ORDER.filter((s) => s in state.seconds),
       macs: { before: before.macs, after: after.macs, ratio: before.macs / after.macs },
       params: { before: before.params, after: after.params, ratio: before.params / after.params },
-      removedGroups: state.removed.length,
+      removedGroups: (state.removedBefore ?? 0) + state.removed.length,
       selection: spec.selection,
       ...(state.compensation && { compensation: state.compensation }),
-      distillSteps: nextStage(spec, 'prune') === 'distill' ? stageSteps('distill') : 0,
+      distillSteps: (state.distillStepsBefore ?? 0) + (nextStage(spec, 'prune') === 'distill' ? stageSteps('distill') : 0),
+      ...(rounds() > 1 && { pruneRounds: rounds() }),
       ...(state.distillReverted && { distillReverted: true }),
       studentVsOriginal: await quality(fromStudent, fromOriginal, rangeWidth(spec.inputRange)),
       latency: { before: undefined!, after: undefined!, speedup: 0 },

@@ -49,6 +49,13 @@ export interface RunSpec {
   /** Refit the convolutions after slicing so they reproduce the unpruned layers (refit.ts). */
   compensate: boolean;
   /**
+   * Gradual pruning: a MACs or params budget is reached in this many prune -> distill rounds, the
+   * kept share falling geometrically (0.1 in 3 rounds: 0.46, 0.22, 0.1), each round pruning the
+   * previous round's student and distilling it from the original; distillation's steps (or time)
+   * are shared equally. FPS and threshold budgets, and condensation by decay, prune once.
+   */
+  pruneRounds: number;
+  /**
    * Distillation computes the teacher's outputs once for up to this many augmented crops and
    * draws its batches from them (0: the teacher runs on fresh crops every step).
    */
@@ -87,6 +94,7 @@ export const DEFAULT_SPEC: RunSpec = {
   teacher: 'condensed',
   selection: 'importance',
   compensate: true,
+  pruneRounds: 1,
   teacherCache: 1024,
   time: null,
   loss: { output: 1, ssim: 0, feature: 0, groundTruth: 0, adversarial: 0 },
@@ -106,6 +114,7 @@ export const SPEC_BEFORE_FIELDS: Partial<RunSpec> = {
   condensation: 'prox',
   selection: 'magnitude',
   compensate: false,
+  pruneRounds: 1,
   teacherCache: 0,
   time: null,
 };
