@@ -106,7 +106,7 @@ class UnionFind {
   }
 }
 
-type AnyLayer = tf.layers.Layer & {
+export type AnyLayer = tf.layers.Layer & {
   inboundNodes: { inboundLayers: tf.layers.Layer[] }[];
   getConfig(): Record<string, unknown>;
 };
@@ -148,7 +148,7 @@ function activationOf(layer: AnyLayer): string | undefined {
 }
 
 /** Topological order of the layers reachable from the model outputs. */
-function topoOrder(model: tf.LayersModel): AnyLayer[] {
+export function topoOrder(model: tf.LayersModel): AnyLayer[] {
   const order: AnyLayer[] = [];
   const state = new Map<AnyLayer, 'visiting' | 'done'>();
   const visit = (layer: AnyLayer) => {
