@@ -1,5 +1,6 @@
 /** Argument parsing and terminal output shared by the CLI commands. */
 import { parseArgs } from 'node:util';
+import { EXPORT_FORMATS, type ExportFormat } from '../core/io/formats';
 
 export class UsageError extends Error {}
 
@@ -44,6 +45,8 @@ export const OPTIONS = {
   selection: { type: 'string' },
   compensate: { type: 'string' },
   'teacher-cache': { type: 'string' },
+  format: { type: 'string' },
+  to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -59,6 +62,13 @@ export function int(values: Values, key: keyof Values, fallback?: number): numbe
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${key} must be a positive integer, got '${raw}'`);
   return n;
+}
+
+/** A model format named by --format / --to (absent: tfjs Layers). */
+export function exportFormat(name: string | undefined, option = 'format'): ExportFormat {
+  const format = name ?? 'tfjs-layers';
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--${option} must be one of ${EXPORT_FORMATS.join(', ')}, got '${format}'`);
+  return format as ExportFormat;
 }
 
 /** The backend to use in Node: wasm (default) or cpu. */

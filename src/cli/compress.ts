@@ -7,6 +7,7 @@ import { describeBackend, initBackend, type BackendName } from '../core/backend'
 import { readChannelGraph } from '../core/graph/channel-graph';
 import { defaultHeldOut, ImageDataset, parseRange, rangeWidth, trainingSets } from '../core/data/dataset';
 import { TRAIN_RECIPE } from '../core/compress/spec';
+import type { ExportFormat } from '../core/io/formats';
 import { fastestBatch, stepsForTime } from '../core/train/run-size';
 import { timedTrainingThroughput } from '../core/train/throughput';
 import { formatMovement, weightMovement } from '../core/measure/movement';
@@ -21,7 +22,7 @@ import { gridImage, sampleGrid } from '../core/measure/samples';
 import { presetFor, type Preset } from '../core/models/presets';
 import { trainCycleGan } from '../core/train/cyclegan';
 import { ARCHS, buildGenerator, defaultSpec, sizeMultiple, type Arch } from '../core/models/zoo';
-import { formatDuration, int, keyValues, nodeBackend, num, progressBar, UsageError, type Values } from './args';
+import { exportFormat, formatDuration, int, keyValues, nodeBackend, num, progressBar, UsageError, type Values } from './args';
 import { DirCheckpointStore } from './dir-store';
 import { encodePng, listImages, readImageFolders } from './images';
 import { checkOutDir, readModelDir, readModelInfo, writeModelDir } from './model-dir';
@@ -39,6 +40,8 @@ interface CliRun {
   heldOut: number;
   backend: BackendName;
   force: boolean;
+  /** Format of the written model (compress --format; default tfjs Layers). */
+  format?: ExportFormat;
   /** The inputs are grey label maps with this many classes (drawn in the label palette). */
   labelClasses?: number;
 }
@@ -249,8 +252,9 @@ async function checkpointDirFor(values: Values, out: string): Promise<{ dir: str
   return { dir, resuming: false };
 }
 
-async function finish(run: CliRun, checkpointDir: string, student: tf.LayersModel, report: object, samples: Uint8Array) {
-  await writeModelDir(student, run.out, { 'report.json': JSON.stringify(report, null, 2), 'samples.png': samples }, run.force);
+async function finish(run: CliRun, spec: RunSpec, checkpointDir: string, student: tf.LayersModel, report: object, samples: Uint8Array) {
+  const extra = { 'report.json': JSON.stringify(report, null, 2), 'samples.png': samples };
+  await writeModelDir(student, run.out, extra, { force: run.force, format: run.format, inputRange: spec.inputRange, size: spec.size });
   await fs.rm(checkpointDir, { recursive: true, force: true });
 }
 
@@ -304,7 +308,7 @@ export async function compress(values: Values) {
     if (!values.data) throw new UsageError('compress needs --data <image folder> (or --preset)');
     spec = await specFrom(values, 'compress');
     spec = { ...spec, time: await compressionTime(values, preset !== null) };
-    run = { command: 'compress', model: values.model, data: values.data, targets: values.targets, out: values.out, heldOut: 0, backend: nodeBackend(values), force: Boolean(values.force), labelClasses: labelClasses(values) };
+    run = { command: 'compress', model: values.model, data: values.data, targets: values.targets, out: values.out, heldOut: 0, backend: nodeBackend(values), force: Boolean(values.force), labelClasses: labelClasses(values), format: exportFormat(values.format) };
   }
   await tf.setBackend('cpu');
   const model = await readModelDir(run.model!);
@@ -318,7 +322,7 @@ export async function compress(values: Values) {
       { label: 'compressed', model: result.student },
     ]),
   }));
-  await finish(run, dir, student, report!, samples.png);
+  await finish(run, spec, dir, student, report!, samples.png);
   printReport(report!);
   console.log(`wrote ${run.out}/model.json, weights.bin, report.json, samples.png (held-out: ${samples.columns.join(' | ')})`);
 }
@@ -406,7 +410,7 @@ export async function train(values: Values) {
   );
   const seconds = (performance.now() - started) / 1000;
   const report = { arch: run.arch, spec: zoo, steps, batchSize, heldOut: run.heldOut, vsTargets: q, latency, seconds, weightMovement: movement };
-  await finish(run, dir, student, report, samples.png);
+  await finish(run, spec, dir, student, report, samples.png);
   process.stderr.write(`weight movement from the initial values (‖W − W₀‖ / ‖W₀‖ per layer):\n${formatMovement(movement)}\n`);
   console.log(`${run.arch} trained for ${steps} steps: held-out PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim.toFixed(4)}; ${latency.medianMs.toFixed(1)} ms per frame`);
   console.log(`wrote ${run.out}/model.json, weights.bin, report.json, samples.png (held-out: ${samples.columns.join(' | ')})`);
@@ -443,7 +447,7 @@ async function trainUnpaired(preset: Preset, values: Values, dirA: string, dirB:
     });
     const samples = await samplesPng(setsA.test, [{ label: 'A -> B', model }]);
     const report = { preset: preset.task, backend: describeBackend(info), spec: generator, steps, seed, images: a.length, heldOut, finalLosses: losses, seconds: (performance.now() - started) / 1000 };
-    await writeModelDir(model, values.out!, { 'report.json': JSON.stringify(report, null, 2), 'samples.png': samples.png }, Boolean(values.force));
+    await writeModelDir(model, values.out!, { 'report.json': JSON.stringify(report, null, 2), 'samples.png': samples.png }, { force: Boolean(values.force) });
     model.dispose();
     console.log(`CycleGAN (${preset.label}) trained for ${steps} steps: final cycle loss ${losses.cycle.toFixed(4)}, identity ${losses.identity.toFixed(4)}`);
     console.log(`wrote ${values.out}/model.json, weights.bin, report.json, samples.png (held-out A images: ${samples.columns.join(' | ')})`);

@@ -1,6 +1,6 @@
 /**
  * `alap`: the studio's core, headless. Commands: create, inspect, prune, bench, compress, train,
- * data, run.
+ * data, run, convert.
  * Errors from bad input end in one sentence on stderr and exit code 1.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -10,19 +10,23 @@ import { modelCost, formatCount, resolveSize } from '../core/measure/cost';
 import { layerLatencies, measureLatency, type Latency } from '../core/measure/latency';
 import { parseBudget, pruneModel, selectGroups } from '../core/compress/prune';
 import { ARCHS, buildGenerator, defaultSpec, type Arch } from '../core/models/zoo';
-import { readModelDir, writeModelDir } from './model-dir';
-import { int, nodeBackend, parse, progressBar, UsageError, type Values } from './args';
+import { EXPORT_FORMATS } from '../core/io/formats';
+import { readModelDir, readModelInfo, writeModelDir } from './model-dir';
+import { exportFormat, int, nodeBackend, parse, progressBar, UsageError, type Values } from './args';
 import { compress, makeData, train } from './compress';
 import { dataFromPhotos, runModel } from './photos';
 
 const USAGE = `Usage:
   alap create --arch resnet|unet|globalgen --out <dir> [--ngf N] [--blocks N] [--size N|any]
               [--in-channels N] [--out-channels N] [--seed N] [--force]
-  alap inspect <model.json|dir> [--size N] [--json]
-  alap prune <model.json|dir> --budget macs=0.25|params=0.5|threshold=1e-3 --out <dir>
+  alap convert <model.json|dir|model.onnx> --to tfjs-graph|tfjs-layers|onnx --out <dir> [--input-range -1,1|0,1|0,255] [--size N] [--force]
+              (the model in another format, with a README.md showing how to load and run it)
+  alap inspect <model.json|dir|model.onnx> [--size N] [--json]
+  alap prune <model.json|dir|model.onnx> --budget macs=0.25|params=0.5|threshold=1e-3 --out <dir>
              [--size N] [--backend wasm|cpu] [--runs N] [--force]
-  alap bench <model.json|dir> [--size N] [--backend wasm|cpu] [--runs N] [--warmup N] [--layers]
-  alap compress --model <model.json|dir> --data <dir> [--targets <dir>] --out <dir>
+  alap bench <model.json|dir|model.onnx> [--size N] [--backend wasm|cpu] [--runs N] [--warmup N] [--layers]
+  alap compress --model <model.json|dir|model.onnx> --data <dir> [--targets <dir>] --out <dir>
+                [--format tfjs-layers|tfjs-graph|onnx]
                 [--input-range -1,1|0,1|0,255] [--size 128] [--budget macs=0.25|params=0.5|threshold=T|fps=30[@256]]
                 [--steps condense=N,distill=M] [--teacher condensed|original] [--sparsity S]
                 [--lr condense=..,distill=..] [--batch N] [--held-out N] [--seed N] [--backend wasm|cpu]
@@ -37,7 +41,7 @@ const USAGE = `Usage:
   alap data --out <dir> [--task shapes|mask-to-face|face-to-cartoon|unpaired] [--count 40] [--size 128] [--seed N]
   alap data --task face-to-cartoon --from <folder of photos> --out <dir> [--size 256]
             (each photo centre-cropped and resized; its target is the cartoon filter's output)
-  alap run <model.json|dir> --data <image folder> --out <dir> [--size N] [--input-range -1,1|0,1|0,255]
+  alap run <model.json|dir|model.onnx> --data <image folder> --out <dir> [--size N] [--input-range -1,1|0,1|0,255]
            (the model's output for every image, as PNGs of the same names)
   alap train --arch resnet|unet|globalgen --data <dir> --targets <dir> --out <dir>
              [--size 128] [--steps N] [--ngf N] [--blocks N] [--lr R] [--batch N] [--seed N]
@@ -47,7 +51,9 @@ const USAGE = `Usage:
   alap train --resume <dir>
 
 --label-classes K: the inputs are label maps (grey value = class index < K), drawn in the label palette.
-Every run writes model.json, weights.bin, report.json and samples.png (held-out images, one row each).`;
+Every run writes the model (model.json + weights.bin; --format tfjs-graph: a graph model that plain
+tf.loadGraphModel runs; --format onnx: model.onnx), README.md, report.json and samples.png
+(held-out images, one row each).`;
 
 function modelArg(positionals: string[]): string {
   if (!positionals[1]) throw new UsageError(`'${positionals[0]}' needs a model: a model.json file or its folder`);
@@ -79,7 +85,7 @@ async function create(values: Values) {
   });
   await tf.setBackend('cpu');
   const model = buildGenerator(spec);
-  const files = await writeModelDir(model, values.out, {}, values.force);
+  const files = await writeModelDir(model, values.out, {}, { force: values.force });
   console.log(`wrote ${arch} (ngf=${spec.ngf}, depth=${spec.depth}, ${model.countParams()} params) to ${values.out}: ${files.join(', ')}`);
 }
 
@@ -160,7 +166,7 @@ async function prune(positionals: string[], values: Values) {
     macsRatio: before.macs / after.macs,
     speedup: latBefore.medianMs / latAfter.medianMs,
   };
-  await writeModelDir(pruned, values.out, { 'prune-report.json': JSON.stringify(report, null, 2) }, values.force);
+  await writeModelDir(pruned, values.out, { 'prune-report.json': JSON.stringify(report, null, 2) }, { force: values.force });
   console.log(`backend: ${report.backend}`);
   console.log(`removed ${selection.removed.size} channel groups (budget ${values.budget}) at ${size[0]}x${size[1]}`);
   console.log(`MACs:   ${formatCount(before.macs)} -> ${formatCount(after.macs)} (${report.macsRatio.toFixed(2)}x fewer)`);
@@ -169,6 +175,20 @@ async function prune(positionals: string[], values: Values) {
   console.log(latencyLine('latency after ', latAfter));
   console.log(`measured speed-up: ${report.speedup.toFixed(2)}x (MACs ratio ${report.macsRatio.toFixed(2)}x)`);
   console.log(`wrote ${values.out}/model.json, weights.bin, prune-report.json`);
+}
+
+/** Rewrites a model (tfjs Layers folder or .onnx file) in another format, checked by running both. */
+async function convert(positionals: string[], values: Values) {
+  if (!values.to) throw new UsageError(`convert needs --to ${EXPORT_FORMATS.join('|')}`);
+  if (!values.out) throw new UsageError('convert needs --out <dir>');
+  const format = exportFormat(values.to, 'to');
+  await backend(values);
+  const source = modelArg(positionals);
+  const model = await readModelDir(source);
+  const info = await readModelInfo(source).catch(() => null);
+  const inputRange = values['input-range'] ?? (typeof info?.inputRange === 'string' ? info.inputRange : '-1,1');
+  const files = await writeModelDir(model, values.out, {}, { force: values.force, format, inputRange, size: int(values, 'size') });
+  console.log(`wrote ${format} of ${source} (${model.countParams()} params) to ${values.out}: ${files.join(', ')}`);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -189,6 +209,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'train') await train(values);
     else if (command === 'data') await (values.from ? dataFromPhotos(values) : makeData(values));
     else if (command === 'run') await runModel(modelArg(positionals), values);
+    else if (command === 'convert') await convert(positionals, values);
     else throw new UsageError(`Unknown command '${command}'`);
     return 0;
   } catch (e) {

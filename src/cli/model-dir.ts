@@ -2,13 +2,18 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { loadModelFromFiles, ModelFileError, parseModelJson, saveModelToFiles } from '../core/io/model-files';
+import { modelFilesIn, type ExportFormat } from '../core/io/formats';
+import { loadModelFromFiles, ModelFileError, parseModelJson } from '../core/io/model-files';
+import { fromOnnx } from '../core/io/onnx-import';
 
-/** Loads `<dir>/model.json` or the given model.json path with its shards. */
+/** Loads a `.onnx` file, or `<dir>/model.json` or the given model.json path with its shards. */
 export async function readModelDir(target: string): Promise<tf.LayersModel> {
   let file = target;
   const stat = await fs.stat(target).catch(() => null);
   if (!stat) throw new ModelFileError(`Model file '${target}' does not exist`);
+  if (stat.isFile() && target.toLowerCase().endsWith('.onnx')) {
+    return fromOnnx(new Uint8Array(await fs.readFile(target)), path.basename(target, path.extname(target)).replace(/[^A-Za-z0-9_]/g, '_')).model;
+  }
   if (stat.isDirectory()) file = path.join(target, 'model.json');
   const text = await fs.readFile(file, 'utf8').catch(() => {
     throw new ModelFileError(`Cannot read '${file}'`);
@@ -48,31 +53,32 @@ export async function checkOutDir(out: string, force: boolean): Promise<string[]
   return existing;
 }
 
+export interface WriteOptions {
+  force?: boolean;
+  format?: ExportFormat;
+  /** Value range of the model's images and the size it was made at, for the README. */
+  inputRange?: string;
+  size?: number;
+}
+
 /**
- * Writes a model folder so that nothing half-written is ever left at `out`: the files go to a
- * temporary sibling folder that is renamed into place at the end. An existing non-empty `out` is
- * refused unless `force` is set.
+ * Writes a model folder in a format (default tfjs Layers) with its README.md, so that nothing
+ * half-written is ever left at `out`: the files go to a temporary sibling folder that is renamed
+ * into place at the end. An existing non-empty `out` is refused unless `force` is set.
  */
-export async function writeModelDir(
-  model: tf.LayersModel,
-  out: string,
-  extra: Record<string, string | Uint8Array> = {},
-  force = false,
-): Promise<string[]> {
-  const existing = await checkOutDir(out, force);
-  const files = await saveModelToFiles(model);
+export async function writeModelDir(model: tf.LayersModel, out: string, extra: Record<string, string | Uint8Array> = {}, o: WriteOptions = {}): Promise<string[]> {
+  const existing = await checkOutDir(out, Boolean(o.force));
+  const files = await modelFilesIn(model, o.format ?? 'tfjs-layers', { inputRange: o.inputRange ?? '-1,1', size: o.size });
   const tmp = `${out.replace(/\/+$/, '')}.tmp-${process.pid}`;
   await fs.rm(tmp, { recursive: true, force: true });
   await fs.mkdir(tmp, { recursive: true });
   try {
-    await fs.writeFile(path.join(tmp, 'model.json'), files.modelJson);
-    for (const [name, bytes] of files.shards) await fs.writeFile(path.join(tmp, name), bytes);
-    for (const [name, text] of Object.entries(extra)) await fs.writeFile(path.join(tmp, name), text);
+    for (const [name, bytes] of [...files, ...Object.entries(extra)]) await fs.writeFile(path.join(tmp, name), bytes);
     if (existing) await fs.rm(out, { recursive: true, force: true });
     await fs.rename(tmp, out);
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
   }
-  return ['model.json', ...files.shards.keys(), ...Object.keys(extra)];
+  return [...files.keys(), ...Object.keys(extra)];
 }

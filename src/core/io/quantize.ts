@@ -33,6 +33,16 @@ export function toFloat16Bits(value: number): number {
   return sign | half;
 }
 
+/** The float an IEEE 754 half-precision bit pattern stands for. */
+export function fromFloat16Bits(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const frac = bits & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
 /** Rewrites model files with their float32 weights stored at the given precision. */
 export function quantizeModelFiles(files: ModelFiles, precision: Precision): ModelFiles {
   if (precision === 'float32') return files;
