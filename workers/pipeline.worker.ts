@@ -23,6 +23,9 @@ import { buildGenerator, defaultSpec, type Arch } from '../src/core/models/zoo';
 import { trainCycleGan } from '../src/core/train/cyclegan';
 import { fetchModel, fetchModelFile, loadModelFromFiles, saveModelToFiles } from '../src/core/io/model-files';
 import { PRECISIONS, quantizeModelFiles, type Precision } from '../src/core/io/quantize';
+import { modelFilesIn, type ExportFormat } from '../src/core/io/formats';
+import { fromOnnx } from '../src/core/io/onnx-import';
+import { strToU8, zipSync } from 'fflate';
 import { predictAll, psnr, quality } from '../src/core/measure/quality';
 import { sampleGrid } from '../src/core/measure/samples';
 import { openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, type StudioDB } from '../src/store/db';
@@ -306,18 +309,32 @@ const api = {
   },
 
   /**
-   * Imports a tfjs Layers model from its files (model.json + weight shards). The model is built
-   * and read into a channel graph before anything is stored, so an unsupported one is refused
-   * with the layer that is the problem.
+   * Imports a model: an ONNX file, or a tfjs Layers model from its files (model.json + weight
+   * shards). The model is built and read into a channel graph before anything is stored, so an
+   * unsupported one is refused with the node or layer that is the problem. An ONNX file exported by
+   * alap carries its value range, which then wins over the one chosen.
    */
   async importModel(files: { name: string; bytes: ArrayBuffer }[], inputRange: ModelRecord['inputRange']): Promise<ModelRecord> {
+    const onnxFile = files.find((f) => f.name.toLowerCase().endsWith('.onnx'));
     const json = files.find((f) => f.name.endsWith('.json'));
-    if (!json) throw new Error('Choose the model.json file together with its weight shards (.bin)');
-    const shards = new Map(files.filter((f) => f !== json).map((f) => [f.name, new Uint8Array(f.bytes)]));
-    const model = await loadModelFromFiles(new TextDecoder().decode(json.bytes), shards, json.name);
+    let model: tf.LayersModel;
+    let name: string;
+    let range = inputRange;
+    if (onnxFile) {
+      name = onnxFile.name.replace(/\.onnx$/i, '');
+      const imported = fromOnnx(new Uint8Array(onnxFile.bytes), name.replace(/[^A-Za-z0-9_]/g, '_') || 'imported');
+      model = imported.model;
+      const stored = imported.metadata.input_range;
+      if (stored === '-1,1' || stored === '0,1' || stored === '0,255') range = stored;
+    } else {
+      if (!json) throw new Error('Choose an .onnx file, or a model.json together with its weight shards (.bin)');
+      const shards = new Map(files.filter((f) => f !== json).map((f) => [f.name, new Uint8Array(f.bytes)]));
+      model = await loadModelFromFiles(new TextDecoder().decode(json.bytes), shards, json.name);
+      name = model.name || json.name;
+    }
     try {
       readChannelGraph(model);
-      return await saveModel(await database(), model, { name: model.name || json.name, source: 'import', inputRange });
+      return await saveModel(await database(), model, { name, source: 'import', inputRange: range });
     } finally {
       model.dispose();
     }
@@ -477,6 +494,22 @@ const api = {
       model.dispose();
       train.dispose();
       test.dispose();
+    }
+  },
+
+  /**
+   * The model as a .zip in a deployment format, with a README.md showing how to load and run it
+   * (the bytes are transferred).
+   */
+  async exportZip(modelId: string, format: ExportFormat, size?: number): Promise<Uint8Array> {
+    const record = await storedModel(await database(), modelId);
+    const model = await modelFromRecord(record);
+    try {
+      const files = await modelFilesIn(model, format, { inputRange: record.inputRange, size });
+      const zip = zipSync(Object.fromEntries([...files].map(([name, data]) => [name, typeof data === 'string' ? strToU8(data) : data])));
+      return Comlink.transfer(zip, [zip.buffer]);
+    } finally {
+      model.dispose();
     }
   },
 

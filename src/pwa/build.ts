@@ -50,7 +50,9 @@ export function serviceWorker(source = 'src/pwa/service-worker.ts'): Plugin {
     },
     async closeBundle() {
       const outDir = path.resolve(config.root, config.build.outDir);
-      const files = (await listFiles(outDir)).filter((f) => f !== 'sw.js').sort();
+      // The shipped models' deployment downloads (models/<task>/export/*.zip) are fetched on
+      // demand, not kept offline: the app itself never loads them.
+      const files = (await listFiles(outDir)).filter((f) => f !== 'sw.js' && !/^models\/[^/]+\/export\//.test(f)).sort();
       const hash = createHash('sha256');
       for (const f of files) hash.update(f).update(await fs.readFile(path.join(outDir, f)));
       const precache = { version: hash.digest('hex').slice(0, 16), files: files.map((f) => (f === 'index.html' ? './index.html' : `./${f}`)) };

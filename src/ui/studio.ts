@@ -54,13 +54,6 @@ export function download(name: string, data: BlobPart, type = 'application/octet
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export async function downloadModel(modelId: string): Promise<void> {
-  const model = await (await db()).get('models', modelId);
-  if (!model) throw new Error('That model is not in storage any more');
-  download('model.json', model.modelJson, 'application/json');
-  download('weights.bin', model.weights);
-}
-
 /** A model the benchmark and live pages can load: one in storage, or a shipped preset. */
 export interface ModelChoice {
   key: string;

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs';
 import { encodePng } from '../../src/cli/images';
@@ -165,6 +167,28 @@ test('model import: a good model is described; broken, incomplete and unsupporte
     [json(dense.modelJson), { name: 'weights.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(dense.shards.get('weights.bin')!) }],
     /Layer 'flatten_me' \(class Flatten\) is not supported/,
   );
+});
+
+test('ONNX import: a torch-style ResNet export becomes a prunable model; unsupported and truncated files are refused and change nothing', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
+  const onnx = (name: string, buffer: Buffer) => ({ name, mimeType: 'application/octet-stream', buffer });
+  const fixture = (name: string) => readFileSync(path.resolve('tests/fixtures/onnx', `${name}.onnx`));
+  await page.getByTestId('import-model').setInputFiles([onnx('resnet_generator.onnx', fixture('resnet_generator'))]);
+  await page.getByRole('button', { name: 'Import model' }).click();
+  await expect(page.getByTestId('models').locator('li')).toHaveCount(1);
+  await expect(page.getByTestId('models')).toContainText('prunable channel groups');
+  await expect(page.getByTestId('model-layers')).toContainText('InstanceNormalization');
+
+  const refused = async (file: ReturnType<typeof onnx>, message: RegExp) => {
+    await page.getByTestId('import-model').setInputFiles([file]);
+    await page.getByRole('button', { name: 'Import model' }).click();
+    await expect(page.getByTestId('studio-error')).toContainText(message);
+    expect((await storedCounts(page)).models).toBe(1);
+  };
+  await refused(onnx('warp.onnx', fixture('unsupported_op')), /Node '\/Transpose' \(Transpose\): op type 'Transpose' is not supported/);
+  await refused(onnx('dilated.onnx', fixture('unsupported_attr')), /Node '\/up\/ConvTranspose' \(ConvTranspose\): attribute 'dilations' other than 1 is not supported/);
+  await refused(onnx('cut.onnx', fixture('resnet_generator').subarray(0, 30000)), /Not a readable ONNX file/);
 });
 
 test('a full disk (quota exceeded) is explained and keeps what was saved', async ({ page, context, baseURL }) => {

@@ -9,6 +9,8 @@ import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
 import { saveModelToFiles } from '../../src/core/io/model-files';
 import { syntheticShapes } from '../../src/core/data/synthetic';
 import { encodePng } from '../../src/cli/images';
+import { strFromU8, unzipSync } from 'fflate';
+import * as ort from 'onnxruntime-web';
 
 tf.env().set('PROD', true);
 
@@ -53,9 +55,26 @@ test('import images, import a model by drag and drop, compress, see results, exp
   page.on('download', async (d) => {
     downloads[d.suggestedFilename()] = await d.path();
   });
-  await run.getByTestId('export-model').click();
-  await expect.poll(() => Object.keys(downloads).sort()).toEqual(['model.json', 'weights.bin']);
-  const student = await loadModelFromFiles(readFileSync(downloads['model.json'], 'utf8'), new Map([['weights.bin', new Uint8Array(readFileSync(downloads['weights.bin']))]]));
+  // Exports come as one .zip per format, the deployable graph model offered first.
+  await expect(run.getByTestId('export-format')).toHaveValue('tfjs-graph');
+  const zipIn = async (format: string) => {
+    await run.getByTestId('export-format').selectOption(format);
+    await run.getByTestId('export-model').click();
+    await expect.poll(() => Object.keys(downloads).find((n) => n.endsWith(`-${format}.zip`))).toBeTruthy();
+    return unzipSync(new Uint8Array(readFileSync(downloads[Object.keys(downloads).find((n) => n.endsWith(`-${format}.zip`))!])));
+  };
+  const layers = await zipIn('tfjs-layers');
+  expect(Object.keys(layers).sort()).toEqual(['README.md', 'model.json', 'weights.bin']);
+  const student = await loadModelFromFiles(strFromU8(layers['model.json']), new Map([['weights.bin', layers['weights.bin']]]));
+  // The ONNX zip runs in onnxruntime as the student does in tfjs.
+  const onnxZip = await zipIn('onnx');
+  expect(Object.keys(onnxZip).sort()).toEqual(['README.md', 'model.onnx']);
+  ort.env.wasm.numThreads = 1;
+  const session = await ort.InferenceSession.create(onnxZip['model.onnx']);
+  const x = tf.randomUniform([1, 16, 16, 3], -1, 1, 'float32', 3);
+  const fromOrt = (await session.run({ input: new ort.Tensor('float32', tf.transpose(x, [0, 3, 1, 2]).dataSync() as Float32Array, [1, 3, 16, 16]) })).output;
+  const diff = tf.max(tf.abs(tf.sub(tf.transpose(tf.tensor(fromOrt.data as Float32Array, fromOrt.dims as number[]), [0, 2, 3, 1]), student.predict(x) as tf.Tensor)));
+  expect(diff.dataSync()[0]).toBeLessThan(1e-4);
   // The same zoo model the page built, measured here: the export has at most half its MACs.
   const baseMacs = modelCost(readChannelGraph(buildGenerator(defaultSpec('resnet', { ngf: 4, depth: 1, size: null }))), [16, 16]).macs;
   const macs = modelCost(readChannelGraph(student), [16, 16]).macs;
