@@ -57,6 +57,23 @@ describe('alap train / compress', () => {
     expect(student.countParams()).toBe(report.params.after);
   });
 
+  it('compress takes an ONNX model and writes ONNX with --format onnx (a README says how to run it)', () => {
+    const onnxIn = path.join(work, 'base-onnx');
+    expect(alap('convert', base, '--to', 'onnx', '--out', onnxIn).code).toBe(0);
+    const out = path.join(work, 'small-onnx');
+    const r = alap('compress', '--model', path.join(onnxIn, 'model.onnx'), '--data', `${data}/inputs`, '--targets', `${data}/targets`, '--out', out, '--steps', 'condense=0,distill=2', '--format', 'onnx', ...COMMON);
+    expect(r.stderr).not.toMatch(/alap:/);
+    expect(r.code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['README.md', 'model.onnx', 'report.json', 'samples.png']);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    expect(report.macs.after).toBeLessThanOrEqual(report.macs.before * 0.5);
+    // What was written is what the report describes: read back, it has the student's parameters.
+    const back = alap('inspect', path.join(out, 'model.onnx'), '--size', '16');
+    expect(back.code).toBe(0);
+    expect(back.stdout).toContain(`params (${report.params.after})`);
+    expect(alap('compress', '--model', base, '--data', `${data}/inputs`, '--out', out, '--format', 'caffe', ...COMMON).stderr).toMatch(/--format must be one of tfjs-graph, tfjs-layers, onnx, got 'caffe'/);
+  });
+
   it("without --steps, a model whose info.json records its training time gets 1.5x that as its time budget", () => {
     const trained = path.join(work, 'base-with-info');
     mkdirSync(trained, { recursive: true });

@@ -56,7 +56,7 @@ describe('alap inspect / prune / bench', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/MACs: .* -> .* \([\d.]+x fewer\)/);
     expect(r.stdout).toMatch(/measured speed-up: [\d.]+x/);
-    expect(readdirSync(out).sort()).toEqual(['model.json', 'prune-report.json', 'weights.bin']);
+    expect(readdirSync(out).sort()).toEqual(['README.md', 'model.json', 'prune-report.json', 'weights.bin']);
     const report = JSON.parse(readFileSync(path.join(out, 'prune-report.json'), 'utf8'));
     expect(report.after.macs).toBeLessThanOrEqual(report.before.macs * 0.25);
     expect(report.after.latency.runs).toBe(3);

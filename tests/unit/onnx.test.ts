@@ -101,8 +101,9 @@ describe('ONNX export', () => {
 });
 
 describe('ONNX import', () => {
-  it('round trips: tfjs -> ONNX -> tfjs gives the same model, layer for layer', async () => {
-    for (const m of zoo()) {
+  it('round trips: tfjs -> ONNX -> tfjs gives the same model, layer for layer (zoo and shipped models)', async () => {
+    const shipped = await Promise.all(['mask-to-face', 'face-to-cartoon', 'unpaired'].map((d) => readModelDir(path.join(SHIPPED, d))));
+    for (const m of [...zoo(), ...shipped]) {
       randomiseNorms(m);
       const back = fromOnnx(toOnnx(m)).model;
       expect(back.layers.map((l) => l.getClassName())).toEqual(m.layers.map((l) => l.getClassName()));
