@@ -179,8 +179,8 @@ describe('ONNX import', () => {
     expect(variables()).toBe(before);
   });
 
-  it('an imported torch ResNet compresses end to end and goes back out as ONNX that onnxruntime runs like tfjs', async () => {
-    const { model } = fromOnnx(fixture('resnet_generator'), 'resnet_generator');
+  it.each(['resnet_generator', 'unet_generator'])('an imported torch %s compresses end to end and goes back out as ONNX that onnxruntime runs like tfjs', async (name) => {
+    const { model } = fromOnnx(fixture(name), name);
     const { inputs, targets } = syntheticShapes(8, 32, 3);
     const { train, test } = trainingSets(inputs, targets, { size: 32, range: '-1,1', heldOut: 2 });
     const { student, report } = await runPipeline({
