@@ -11,7 +11,7 @@ import { initBackend } from '../../src/core/backend';
 import { SUPPORTED_LAYERS, UnsupportedModelError } from '../../src/core/graph/channel-graph';
 import { toGraphModel, toGraphModelFiles } from '../../src/core/io/graph-model';
 import { loadModelFromFiles } from '../../src/core/io/model-files';
-import { instanceNorm, reflectionPadding2d } from '../../src/core/models/layers';
+import { EdgePadding2D, instanceNorm, reflectionPadding2d } from '../../src/core/models/layers';
 import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
 
 const ROOT = path.resolve(__dirname, '../../public/models');
@@ -153,6 +153,8 @@ function everyLayerModel(height: number, width: number): tf.LayersModel {
   x = apply(L.batchNormalization({ name: 'bn' }), x);
   x = apply(instanceNorm('in'), x);
   x = apply(reflectionPadding2d(1, 'reflect'), x);
+  x = apply(new EdgePadding2D({ padding: [[2, 1], [0, 1]], name: 'edge' }), x);
+  x = apply(L.cropping2D({ cropping: [[2, 1], [0, 1]], name: 'crop_edge' }), x);
   x = apply(L.conv2d({ filters: 8, kernelSize: 3, activation: 'elu', name: 'conv_valid' }), x);
   x = apply(L.zeroPadding2d({ padding: [[1, 2], [0, 1]], name: 'zero_pad' }), x);
   const g = apply(L.cropping2D({ cropping: [[2, 1], [1, 0]], name: 'crop' }), x);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/core/backend';
-import { InstanceNormalization, reflectPad } from '../../src/core/models/layers';
+import { EdgePadding2D, InstanceNormalization, reflectPad } from '../../src/core/models/layers';
 import { loadModelFromFiles, saveModelToFiles } from '../../src/core/io/model-files';
 import { ARCHS, buildGenerator, defaultSpec } from '../../src/core/models/zoo';
 
@@ -32,6 +32,27 @@ describe('ReflectionPadding2D gradient', () => {
       minus[i] -= h;
       const fd = (f(tf.tensor4d(plus, x.shape)).dataSync()[0] - f(tf.tensor4d(minus, x.shape)).dataSync()[0]) / (2 * h);
       expect(Math.abs(fd - analytic[i])).toBeLessThan(2e-3 * Math.max(1, Math.abs(fd)));
+    }
+  });
+});
+
+describe('EdgePadding2D', () => {
+  it('repeats the border rows and columns, asymmetrically, and its gradient sums what each border copied', async () => {
+    for (const backend of ['wasm', 'cpu']) {
+      await tf.setBackend(backend);
+      const layer = new EdgePadding2D({ padding: [[2, 0], [1, 2]] });
+      const x = tf.tensor4d([1, 2, 3, 4, 5, 6], [1, 2, 3, 1]);
+      const y = layer.apply(x) as tf.Tensor;
+      expect(y.shape).toEqual([1, 4, 6, 1]);
+      // prettier-ignore
+      expect(Array.from(y.dataSync())).toEqual([
+        1, 1, 2, 3, 3, 3,
+        1, 1, 2, 3, 3, 3,
+        1, 1, 2, 3, 3, 3,
+        4, 4, 5, 6, 6, 6,
+      ]);
+      const g = tf.grad((t: tf.Tensor) => (layer.apply(t) as tf.Tensor).sum())(x);
+      expect(Array.from(g.dataSync())).toEqual([6, 3, 9, 2, 1, 3]);
     }
   });
 });

@@ -115,8 +115,8 @@ describe('ONNX import', () => {
     }
   });
 
-  it('torch-style exports (junyanz ResNet and U-Net generators, conv/activation/resize/pool/pad/norm variants) match onnxruntime at two sizes, and ONNX -> tfjs -> ONNX too', async () => {
-    for (const name of ['resnet_generator', 'unet_generator', 'conv_variants', 'activations', 'resize_pool', 'pads_norms']) {
+  it('torch-style exports (junyanz ResNet and U-Net generators, conv/activation/resize/pool/pad/norm variants, edge padding) match onnxruntime at two sizes, and ONNX -> tfjs -> ONNX too', async () => {
+    for (const name of ['resnet_generator', 'unet_generator', 'conv_variants', 'activations', 'resize_pool', 'pads_norms', 'edge_pad']) {
       const bytes = fixture(name);
       const { model, opset, producer } = fromOnnx(bytes, name);
       expect(opset).toBe(17);
@@ -142,7 +142,6 @@ describe('ONNX import', () => {
       [fixture('unsupported_op'), "Node '/Transpose' (Transpose): op type 'Transpose' is not supported."],
       [fixture('unsupported_attr'), "Node '/up/ConvTranspose' (ConvTranspose): attribute 'dilations' other than 1 is not supported"],
       [fixture('unsupported_resize'), "Node '/down_bilinear_ac/Resize' (Resize): only whole-number spatial upscaling is supported, got scales [1,1,0.5,0.5]"],
-      [fixture('unsupported_pad'), "Node '/reppad/Pad' (Pad): attribute 'mode' = 'edge' is not supported (reflect and constant 0 are)"],
       [new TextEncoder().encode('{"format": "layers-model"}'), 'Not a readable ONNX file'],
       [fixture('resnet_generator').slice(0, 20000), 'Not a readable ONNX file'],
       [new Uint8Array(0), 'The ONNX file has no graph'],

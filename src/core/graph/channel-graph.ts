@@ -21,6 +21,7 @@ const FOLLOWERS = [
   'BatchNormalization',
   'InstanceNormalization',
   'ReflectionPadding2D',
+  'EdgePadding2D',
   'ZeroPadding2D',
   'Cropping2D',
   'UpSampling2D',

@@ -76,7 +76,7 @@ function readme(model: tf.LayersModel, format: ExportFormat, info: ExportInfo): 
   }
   return [
     ...head,
-    'tfjs Layers model (NHWC). It uses alap\'s layer classes (ReflectionPadding2D, InstanceNormalization): load it in alap, or',
+    'tfjs Layers model (NHWC). It uses alap\'s layer classes (ReflectionPadding2D, EdgePadding2D, InstanceNormalization): load it in alap, or',
     'register those classes first; for deployment without alap take the graph model or the ONNX export.',
     '',
     '```js',

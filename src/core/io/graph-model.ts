@@ -253,6 +253,16 @@ function convertLayer(g: GraphBuilder, l: AnyLayer, xs: string[]): string {
       const [ph, pw] = c.padding as number[];
       return node('MirrorPad', [x, g.intConstant(`${l.name}/paddings`, [0, 0, ph, ph, pw, pw, 0, 0], [4, 2])], { T: FLOAT, Tpaddings: INT32, mode: str('REFLECT') });
     }
+    case 'EdgePadding2D': {
+      // Repeating the border p times is p one-pixel SYMMETRIC mirror pads (each copies the edge).
+      const [[t, b], [lt, r]] = c.padding as number[][];
+      let y = x;
+      for (let i = 0; i < Math.max(t, b, lt, r); i++) {
+        const one = (p: number) => (i < p ? 1 : 0);
+        y = node('MirrorPad', [y, g.intConstant(`${l.name}/paddings`, [0, 0, one(t), one(b), one(lt), one(r), 0, 0], [4, 2])], { T: FLOAT, Tpaddings: INT32, mode: str('SYMMETRIC') });
+      }
+      return y;
+    }
     case 'ZeroPadding2D': {
       const [[t, b], [lt, r]] = c.padding as number[][];
       return node('Pad', [x, g.intConstant(`${l.name}/paddings`, [0, 0, t, b, lt, r, 0, 0], [4, 2])], { T: FLOAT, Tpaddings: INT32 });

@@ -137,9 +137,11 @@ export function toOnnx(model: tf.LayersModel, o: OnnxExportOptions = {}): Uint8A
         break;
       }
       case 'ReflectionPadding2D':
+      case 'EdgePadding2D':
       case 'ZeroPadding2D': {
         const [[t, b], [l, r]] = cls === 'ReflectionPadding2D' ? (c.padding as number[]).map((p) => [p, p]) : (c.padding as number[][]);
-        out = node('Pad', [x, constant(`${layer.name}_pads`, [0, 0, t, l, 0, 0, b, r], [8], 'int64')], { mode: cls === 'ReflectionPadding2D' ? 'reflect' : 'constant' });
+        const mode = { ReflectionPadding2D: 'reflect', EdgePadding2D: 'edge', ZeroPadding2D: 'constant' }[cls]!;
+        out = node('Pad', [x, constant(`${layer.name}_pads`, [0, 0, t, l, 0, 0, b, r], [8], 'int64')], { mode });
         break;
       }
       case 'Cropping2D': {

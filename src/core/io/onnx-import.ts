@@ -5,7 +5,7 @@
  * its op type and what cannot be mapped. Nothing is returned half-built.
  */
 import * as tf from '@tensorflow/tfjs';
-import { InstanceNormalization, ReflectionPadding2D } from '../models/layers';
+import { EdgePadding2D, InstanceNormalization, ReflectionPadding2D } from '../models/layers';
 import { transpose } from './onnx-export';
 import { onnx } from './onnx-proto';
 import { fromFloat16Bits } from './quantize';
@@ -362,7 +362,8 @@ function pad(r: NodeReader, name: string): Value {
     if (value !== 0) r.fail(`constant padding with value ${value} is not supported; only 0`);
     return { kind: 'act', t: tf.layers.zeroPadding2d({ padding: [[t, b], [l, rr]], name }).apply(x) as tf.SymbolicTensor };
   }
-  return r.fail(`attribute 'mode' = '${mode}' is not supported (reflect and constant 0 are)`);
+  if (mode === 'edge') return { kind: 'act', t: new EdgePadding2D({ padding: [[t, b], [l, rr]], name }).apply(x) as tf.SymbolicTensor };
+  return r.fail(`attribute 'mode' = '${mode}' is not supported (reflect, edge and constant 0 are)`);
 }
 
 /**

@@ -150,7 +150,58 @@ export class InstanceNormalization extends tf.layers.Layer {
   }
 }
 
+/**
+ * Edge (replicate) padding, [[top, bottom], [left, right]]: the border rows and columns repeated,
+ * as ONNX Pad mode 'edge' / torch ReplicationPad2d. Built from slices, tiles and concatenation, whose
+ * gradients tfjs has on every backend.
+ */
+export class EdgePadding2D extends tf.layers.Layer {
+  static className = 'EdgePadding2D';
+  readonly padding: [[number, number], [number, number]];
+
+  constructor(config: { padding: [[number, number], [number, number]]; name?: string } & Kwargs) {
+    super(config);
+    const [[t, b], [l, r]] = config.padding;
+    this.padding = [
+      [t, b],
+      [l, r],
+    ];
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const grow = (d: number | null, [a, b]: [number, number]) => (d == null ? null : d + a + b);
+    return [s[0], grow(s[1], this.padding[0]), grow(s[2], this.padding[1]), s[3]];
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      const along = (t: tf.Tensor4D, axis: 1 | 2, [before, after]: [number, number]) => {
+        const n = t.shape[axis];
+        const edge = (start: number, times: number) => {
+          const begin = [0, 0, 0, 0];
+          const size = [-1, -1, -1, -1];
+          const reps = [1, 1, 1, 1];
+          begin[axis] = start;
+          size[axis] = 1;
+          reps[axis] = times;
+          return tf.tile(tf.slice(t, begin, size), reps);
+        };
+        const parts = [...(before ? [edge(0, before)] : []), t, ...(after ? [edge(n - 1, after)] : [])];
+        return parts.length === 1 ? t : (tf.concat(parts, axis) as tf.Tensor4D);
+      };
+      return along(along(x, 1, this.padding[0]), 2, this.padding[1]);
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), padding: this.padding };
+  }
+}
+
 tf.serialization.registerClass(ReflectionPadding2D);
+tf.serialization.registerClass(EdgePadding2D);
 tf.serialization.registerClass(InstanceNormalization);
 
 export function reflectionPadding2d(padding: number, name: string): ReflectionPadding2D {
