@@ -1,7 +1,9 @@
 /**
  * Inference worker: owns one tfjs backend off the main thread. It loads models (from the studio's
  * IndexedDB or a URL), benchmarks them, profiles them layer by layer, and translates video frames
- * for the live demo. One worker per backend: the benchmark page starts one for each.
+ * for the live demo. One worker per backend: the benchmark page starts one for each. Optionally a
+ * loaded model runs on onnxruntime-web instead (its ONNX export, same weights): where that
+ * runtime is measured faster, the live demo can use it; training always stays on tfjs.
  */
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
@@ -10,10 +12,13 @@ import { fromBytes, toBytes, type InputRange } from '../src/core/data/dataset';
 import { readChannelGraph } from '../src/core/graph/channel-graph';
 import { fetchModel } from '../src/core/io/model-files';
 import { modelCost } from '../src/core/measure/cost';
-import { layerLatencies, measureLatency, type LayerLatency, type Latency } from '../src/core/measure/latency';
+import { layerLatencies, measureFrames, measureLatency, type LayerLatency, type Latency } from '../src/core/measure/latency';
 import { buildGenerator, defaultSpec } from '../src/core/models/zoo';
 import { openStudioDB } from '../src/store/db';
 import { modelFromRecord, storedModel } from '../src/store/records';
+import { toOnnx } from '../src/core/io/onnx-export';
+import * as ort from 'onnxruntime-web/wasm';
+import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import { WASM_PATHS } from './wasm-paths';
 
 export interface SelfTest {
@@ -35,7 +40,18 @@ export interface BenchmarkResult {
   gflops: number;
 }
 
-const models = new Map<string, { model: tf.LayersModel; range: InputRange; name: string }>();
+const models = new Map<string, { model: tf.LayersModel; range: InputRange; name: string; session?: ort.InferenceSession }>();
+
+/** One frame through onnxruntime: NHWC in the model's range in, NHWC out (as tfjs tensors). */
+async function runOnnx(session: ort.InferenceSession, x: tf.Tensor4D): Promise<tf.Tensor4D> {
+  const nchw = tf.transpose(x, [0, 3, 1, 2]);
+  const data = (await nchw.data()) as Float32Array;
+  const { output } = await session.run({ input: new ort.Tensor('float32', data, nchw.shape) });
+  nchw.dispose();
+  const y = tf.tidy(() => tf.transpose(tf.tensor4d(output.data as Float32Array, output.dims as [number, number, number, number]), [0, 2, 3, 1]) as tf.Tensor4D);
+  output.dispose();
+  return y;
+}
 
 function loaded(key: string) {
   const m = models.get(key);
@@ -80,22 +96,46 @@ const api = {
     } else {
       entry = { model: await fetchModel(source.url, source.name), range: '-1,1', name: source.name };
     }
-    models.get(key)?.model.dispose();
+    const old = models.get(key);
+    old?.model.dispose();
+    await old?.session?.release();
     models.set(key, entry);
     return { name: entry.name, params: entry.model.countParams() };
   },
 
+  /**
+   * Runs the loaded model `key` on onnxruntime-web (wasm, `threads` threads) from now on: its ONNX
+   * export, checked against tfjs on one random frame (the answer's max abs difference).
+   */
+  async useOnnxRuntime(key: string, threads: number): Promise<{ maxDiff: number }> {
+    const entry = loaded(key);
+    ort.env.wasm.wasmPaths = { wasm: ortWasm };
+    ort.env.wasm.numThreads = threads;
+    const session = await ort.InferenceSession.create(toOnnx(entry.model), { executionProviders: ['wasm'] });
+    const x = tf.randomUniform([1, 32, 32, entry.model.inputs[0].shape[3]!], -1, 1, 'float32', 1) as tf.Tensor4D;
+    const viaOrt = await runOnnx(session, x);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(viaOrt, entry.model.predict(x) as tf.Tensor))));
+    const maxDiff = (await diff.data())[0];
+    tf.dispose([x, viaOrt, diff]);
+    await entry.session?.release();
+    entry.session = session;
+    return { maxDiff };
+  },
+
   /** Warm-up, then `runs` timed frames of predict + read-back at size x size. */
   async benchmark(key: string, size: number, runs: number, warmup: number): Promise<BenchmarkResult> {
-    const { model } = loaded(key);
+    const { model, session } = loaded(key);
     const cost = modelCost(readChannelGraph(model), [size, size]);
-    const latency = await measureLatency(model, [1, size, size, model.inputs[0].shape[3]!], { runs, warmup });
+    const shape = [1, size, size, model.inputs[0].shape[3]!];
+    const onOrt = async (x: tf.Tensor) => (await runOnnx(session!, x as tf.Tensor4D)).dispose();
+    const latency = session ? await measureFrames(onOrt, shape, { runs, warmup }, 'onnxruntime-web wasm') : await measureLatency(model, shape, { runs, warmup });
     return { latency, macs: cost.macs, params: cost.params, gflops: (2 * cost.macs) / (latency.medianMs * 1e6) };
   },
 
   /** Which layers cost the time on this backend (with their MACs: MACs are not time). */
   async profile(key: string, size: number, runs: number): Promise<(LayerLatency & { macs: number })[]> {
-    const { model } = loaded(key);
+    const { model, session } = loaded(key);
+    if (session) throw new Error('The per-layer profile is for tfjs backends; this model runs on onnxruntime-web here');
     const macs = new Map(modelCost(readChannelGraph(model), [size, size]).layers.map((l) => [l.name, l.macs]));
     const layers = await layerLatencies(model, [1, size, size, model.inputs[0].shape[3]!], runs);
     return layers.map((l) => ({ ...l, macs: macs.get(l.name) ?? 0 }));
@@ -113,9 +153,17 @@ const api = {
     const outputs: tf.Tensor3D[] = [];
     try {
       for (const key of keys) {
-        const { model, range } = loaded(key);
+        const { model, range, session } = loaded(key);
         const t0 = performance.now();
-        const y = tf.tidy(() => toBytes(model.predict(fromBytes(input, range)) as tf.Tensor, range).squeeze([0]) as tf.Tensor3D);
+        let y: tf.Tensor3D;
+        if (session) {
+          const x = fromBytes(input, range) as tf.Tensor4D;
+          const out = await runOnnx(session, x);
+          y = tf.tidy(() => toBytes(out, range).squeeze([0]) as tf.Tensor3D);
+          tf.dispose([x, out]);
+        } else {
+          y = tf.tidy(() => toBytes(model.predict(fromBytes(input, range)) as tf.Tensor, range).squeeze([0]) as tf.Tensor3D);
+        }
         await y.data();
         ms.push(performance.now() - t0);
         outputs.push(y);

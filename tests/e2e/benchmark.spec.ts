@@ -9,7 +9,7 @@ test('the benchmark measures the shipped cartoon model on this backend, keeps th
   await page.getByTestId('bench-size').fill('64');
   await page.getByTestId('bench-runs').fill('3');
   // Only this project's backend (the others are measured in their own projects).
-  for (const id of ['webgpu', 'wasm', 'wasm-1', 'webgl', 'cpu']) {
+  for (const id of ['webgpu', 'wasm', 'wasm-1', 'ort', 'ort-1', 'webgl', 'cpu']) {
     const box = page.getByTestId(`bench-backend-${id}`);
     if (await box.count()) await box.setChecked(id === backend);
   }
@@ -43,4 +43,22 @@ test('the benchmark measures the shipped cartoon model on this backend, keeps th
   expect(await layers.count()).toBeGreaterThan(20); // every layer of the 6-block generator
   await expect(page.getByTestId('bench-layers')).toContainText('Conv2DTranspose');
   if (backend === 'wasm') await screenshot(page.locator('section[aria-label="Benchmark"]'), 'benchmark');
+});
+
+test('the same network on onnxruntime-web (its ONNX export) is measured next to tfjs-wasm', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'onnxruntime-web runs on wasm whatever the page backend');
+  await page.goto('/?backend=wasm');
+  await expect(page.getByTestId('bench-model-a').locator('option:checked')).toContainText('Face → cartoon base (shipped)');
+  await page.getByTestId('bench-size').fill('64');
+  await page.getByTestId('bench-runs').fill('3');
+  for (const id of ['webgpu', 'wasm', 'wasm-1', 'ort', 'ort-1', 'webgl', 'cpu']) {
+    const box = page.getByTestId(`bench-backend-${id}`);
+    // The preview server isolates the page, so both one-thread rows exist on this 2-core machine.
+    if (await box.count()) await box.setChecked(id === 'wasm-1' || id === 'ort-1');
+  }
+  await page.getByRole('button', { name: 'Run benchmark' }).click();
+  const rows = page.getByTestId('bench-row');
+  await expect(rows).toHaveCount(2, { timeout: 150_000 });
+  await expect(rows.nth(1)).toContainText('onnxruntime-web WASM, 1 thread');
+  for (const i of [0, 1]) expect(Number(await rows.nth(i).getByTestId('bench-fps').textContent())).toBeGreaterThan(0);
 });

@@ -15,3 +15,22 @@ test('without a camera the page says so, and generated faces work as the source'
   await page.getByTestId('live-start').click();
   await expect.poll(async () => Number(await page.getByTestId('live-shown').textContent()), { timeout: 60_000 }).toBeGreaterThan(5);
 });
+
+test('the live demo runs on onnxruntime-web too (the ONNX export of the model), frame after frame', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.goto('/?backend=wasm');
+  await page.getByTestId('live-size').fill('64');
+  await page.getByTestId('live-source').selectOption('generated');
+  await page.getByTestId('live-runtime').selectOption('onnxruntime');
+  await page.getByTestId('live-start').click();
+  await expect.poll(async () => Number(await page.getByTestId('live-shown').textContent()), { timeout: 60_000 }).toBeGreaterThan(5);
+  await expect(page.getByTestId('live-latency')).toContainText('ms');
+  // The picture is the model's output, not the input copied through: mostly not grey, not blank.
+  const pixels = await page.getByTestId('live-output').evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let lit = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 30) lit++;
+    return { lit, total: d.length / 4 };
+  });
+  expect(pixels.lit).toBeGreaterThan(pixels.total / 4);
+});

@@ -43,16 +43,28 @@ export function summarise(timesMs: number[]): Omit<Latency, 'backend' | 'inputSh
 }
 
 export async function measureLatency(model: tf.LayersModel, inputShape: number[], opts: LatencyOptions = {}): Promise<Latency> {
+  return measureFrames(
+    async (input) => {
+      const out = model.predict(input) as tf.Tensor | tf.Tensor[];
+      const outs = Array.isArray(out) ? out : [out];
+      await Promise.all(outs.map((t) => t.data()));
+      tf.dispose(outs);
+    },
+    inputShape,
+    opts,
+  );
+}
+
+/**
+ * The same for any way of computing a frame (e.g. another runtime): `frame` runs the input through
+ * to outputs read back. `backend` names what ran it in the result.
+ */
+export async function measureFrames(frame: (input: tf.Tensor) => Promise<void>, inputShape: number[], opts: LatencyOptions = {}, backend = tf.getBackend()): Promise<Latency> {
   const warmup = opts.warmup ?? 3;
   const runs = opts.runs ?? 20;
   if (runs < 1) throw new Error('Latency needs at least one timed run');
   const input = tf.randomUniform(inputShape, -1, 1, 'float32', 7);
-  const once = async () => {
-    const out = model.predict(input) as tf.Tensor | tf.Tensor[];
-    const outs = Array.isArray(out) ? out : [out];
-    await Promise.all(outs.map((t) => t.data()));
-    tf.dispose(outs);
-  };
+  const once = () => frame(input);
   try {
     for (let i = 0; i < warmup; i++) await once();
     const times: number[] = [];
@@ -62,7 +74,7 @@ export async function measureLatency(model: tf.LayersModel, inputShape: number[]
       times.push(performance.now() - t0);
       opts.onRun?.(i + 1, runs);
     }
-    return { backend: tf.getBackend(), inputShape, ...summarise(times) };
+    return { backend, inputShape, ...summarise(times) };
   } finally {
     input.dispose();
   }
