@@ -143,6 +143,16 @@ describe('replaced convolution kernels agree with cpu', () => {
     expect(relError(await run('wasm'), await run('cpu'))).toBeLessThan(1e-5);
   });
 
+  it('transposed conv forward with unequal strides (2 x 3: phase by phase)', async () => {
+    const x = tf.randomNormal([2, 6, 5, 5], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const w = tf.randomNormal([4, 6, 3, 5], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.conv2dTranspose(x, w, [2, 12, 15, 3], [2, 3], 'same').dataSync();
+    };
+    expect(relError(await run('wasm'), await run('cpu'))).toBeLessThan(1e-5);
+  });
+
   it.each([1, 2])('filter gradient computed tap by tap (the large-input path), stride %i', async (stride) => {
     const x = tf.randomNormal([2, 11, 11, 6], 0, 1, 'float32', 6) as tf.Tensor4D;
     const w0 = tf.zeros([3, 3, 6, 4]);

@@ -124,16 +124,13 @@ function spread(t: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
     .reshape([b, h * sh, w * sw, c]);
 }
 
-/** Pads (positive) or crops (negative) rows and columns at each side. */
+/** Pads (positive) or crops (negative) rows and columns at each side; no copy where nothing changes. */
 function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
   const [b, h, w, c] = t.shape;
-  const cropped = tf.slice(t, [0, Math.max(0, -top), Math.max(0, -left), 0], [
-    b,
-    h - Math.max(0, -top) - Math.max(0, -bottom),
-    w - Math.max(0, -left) - Math.max(0, -right),
-    c,
-  ]);
-  return tf.pad(cropped, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]);
+  const crop = [top, bottom, left, right].map((v) => Math.max(0, -v));
+  const cropped = crop.some((v) => v > 0) ? tf.slice(t, [0, crop[0], crop[2], 0], [b, h - crop[0] - crop[1], w - crop[2] - crop[3], c]) : t;
+  const pad = [top, bottom, left, right].map((v) => Math.max(0, v));
+  return pad.some((v) => v > 0) ? tf.pad(cropped, [[0, 0], [pad[0], pad[1]], [pad[2], pad[3]], [0, 0]]) : cropped;
 }
 
 /**
@@ -157,35 +154,42 @@ function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: numbe
 /**
  * The same for stride > 1 without the zero-spread input: output rows h = s*q + p of one phase p
  * only see the filter taps i = r + s*m with r = (p + padTop) mod s, so each of the s x s phases is
- * a stride-1 convolution of dy itself with that sub-filter (reversed), and the phases interleave
- * into the output. s^2 times fewer multiply-adds and no full-size spread/pad passes: the last
- * transposed convolution of a generator, at full resolution, is where that matters.
+ * a stride-1 convolution of dy itself with that sub-filter (reversed):
  *   out_p[q] = sum_m dy[q + c_p - m] W[r + s*m],  c_p = (p + padTop - r) / s
+ * s^2 times fewer multiply-adds than on the zero-spread input. (One convolution for all phases
+ * over a common window, interleaved by depthToSpace, was tried: the phases read dy at different
+ * offsets, so the common window computes zero taps (16 instead of 9 per 2x2 block of outputs at 3x3
+ * stride 2, 36 instead of 16 at 4x4) and measured slower on the wide layers of the shipped base.)
  */
 function conv2dInputGradByPhase(dy: tf.Tensor4D, filter: tf.Tensor4D, h: number, w: number, info: Conv2DInfo): tf.Tensor4D {
-  const axis = (k: number, s: number, pad: number, outLen: number, dyLen: number) =>
-    Array.from({ length: s }, (_, p) => {
-      const r = (p + pad) % s;
-      const taps = Math.ceil((k - r) / s);
-      const offset = (p + pad - r) / s - taps + 1;
-      const q = outLen / s;
-      // Sub-filter taps, reversed so that a correlation computes the sum above.
-      const idx = Array.from({ length: taps }, (_, a) => r + s * (taps - 1 - a));
-      return { idx, before: -offset, after: q + taps - 1 - dyLen + offset };
-    });
-  const rows = axis(info.filterHeight, info.strideHeight, info.padInfo.top, h, dy.shape[1]);
-  const cols = axis(info.filterWidth, info.strideWidth, info.padInfo.left, w, dy.shape[2]);
+  const rows = phaseWindows(info.filterHeight, info.strideHeight, info.padInfo.top, h, dy.shape[1]);
+  const cols = phaseWindows(info.filterWidth, info.strideWidth, info.padInfo.left, w, dy.shape[2]);
+  const subFilter = (ry: PhaseWindow, rx: PhaseWindow) => tf.transpose(tf.gather(tf.gather(filter, ry.idx, 0), rx.idx, 1), [0, 1, 3, 2]) as tf.Tensor4D;
   const byRow = rows.map((ry) => {
-    const phases = cols.map((rx) => {
-      const sub = tf.gather(tf.gather(filter, ry.idx, 0), rx.idx, 1);
-      const e = padOrCrop(dy, ry.before, ry.after, rx.before, rx.after);
-      return tf.conv2d(e, tf.transpose(sub, [0, 1, 3, 2]) as tf.Tensor4D, 1, 'valid');
-    });
+    const phases = cols.map((rx) => tf.conv2d(padOrCrop(dy, ry.before, ry.after, rx.before, rx.after), subFilter(ry, rx), 1, 'valid'));
     const [b, q, x, c] = phases[0].shape;
     return tf.stack(phases, 3).reshape([b, q, x * cols.length, c]);
   });
   const [b, q, wx, c] = byRow[0].shape;
   return tf.stack(byRow, 2).reshape([b, q * rows.length, wx, c]) as tf.Tensor4D;
+}
+
+/** One phase along one axis: its reversed sub-filter taps and the padding (or cropping) of dy it reads. */
+interface PhaseWindow {
+  idx: number[];
+  before: number;
+  after: number;
+}
+
+function phaseWindows(k: number, s: number, pad: number, outLen: number, dyLen: number): PhaseWindow[] {
+  return Array.from({ length: s }, (_, p) => {
+    const r = (p + pad) % s;
+    const taps = Math.ceil((k - r) / s);
+    const offset = (p + pad - r) / s - taps + 1;
+    // Sub-filter taps, reversed so that a correlation computes the sum above.
+    const idx = Array.from({ length: taps }, (_, a) => r + s * (taps - 1 - a));
+    return { idx, before: -offset, after: outLen / s + taps - 1 - dyLen + offset };
+  });
 }
 
 /** dW[i,j,c,m] = sum over positions of patch(i,j)[c] * dy[c*mult + m]. */
