@@ -400,7 +400,9 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         (pool ? tf.gather(pool.reference[0], Array.from({ length: x.shape[0] }, (_, i) => i % pool.size)) : teacher!.predict(x)) as tf.Tensor4D;
       const measure = (opts.measureThroughput ?? ((m) => timedTrainingThroughput(m, opts.train, spec.size, { loss: stepLoss, reference })))(work);
       const stepsPerSecond = (await measure(spec.batchSize)) / spec.batchSize;
-      const spent = Object.values(state.seconds).reduce((a, b) => a + (b ?? 0), 0) + (performance.now() - stageStart) / 1000;
+      // This stage's own seconds so far (earlier rounds' distillation included) are in stageStart.
+      const earlier = Object.entries(state.seconds).reduce((a, [s, v]) => a + (s === stage ? 0 : (v ?? 0)), 0);
+      const spent = earlier + (performance.now() - stageStart) / 1000;
       // Gradual pruning shares what is left equally among this and the rounds after it.
       const share = (spec.time! - spent) / (rounds() - round());
       state.distillSteps = stepsForTime(Math.max(share, 1 / stepsPerSecond), stepsPerSecond);
