@@ -104,8 +104,9 @@ const api = {
   },
 
   /**
-   * Runs the loaded model `key` on onnxruntime-web (wasm, `threads` threads) from now on: its ONNX
-   * export, checked against tfjs on one random frame (the answer's max abs difference).
+   * Runs the loaded model `key` on onnxruntime-web (wasm, `threads` threads; the first call in a
+   * worker fixes the count) from now on: its ONNX export, refused unless it computes what tfjs
+   * computes on one random frame (1e-3 of the output's scale).
    */
   async useOnnxRuntime(key: string, threads: number): Promise<{ maxDiff: number }> {
     const entry = loaded(key);
@@ -114,9 +115,16 @@ const api = {
     const session = await ort.InferenceSession.create(toOnnx(entry.model), { executionProviders: ['wasm'] });
     const x = tf.randomUniform([1, 32, 32, entry.model.inputs[0].shape[3]!], -1, 1, 'float32', 1) as tf.Tensor4D;
     const viaOrt = await runOnnx(session, x);
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(viaOrt, entry.model.predict(x) as tf.Tensor))));
-    const maxDiff = (await diff.data())[0];
-    tf.dispose([x, viaOrt, diff]);
+    const [diff, scale] = tf.tidy(() => {
+      const y = entry.model.predict(x) as tf.Tensor;
+      return [tf.max(tf.abs(tf.sub(viaOrt, y))), tf.max(tf.abs(y))];
+    });
+    const [maxDiff, maxAbs] = [(await diff.data())[0], (await scale.data())[0]];
+    tf.dispose([x, viaOrt, diff, scale]);
+    if (!(maxDiff <= 1e-3 * Math.max(1, maxAbs))) {
+      await session.release();
+      throw new Error(`${entry.name} on onnxruntime-web differs from tfjs by ${maxDiff.toPrecision(2)}: not used`);
+    }
     await entry.session?.release();
     entry.session = session;
     return { maxDiff };
