@@ -17,6 +17,7 @@ import { buildGenerator, defaultSpec } from '../src/core/models/zoo';
 import { openStudioDB } from '../src/store/db';
 import { modelFromRecord, storedModel } from '../src/store/records';
 import { toOnnx } from '../src/core/io/onnx-export';
+import { fastestOf } from '../src/core/measure/fastest';
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import { WASM_PATHS } from './wasm-paths';
@@ -130,6 +131,31 @@ const api = {
     return { maxDiff };
   },
 
+  /**
+   * Measures the loaded model `key` at size x size on this worker's tfjs backend and on
+   * onnxruntime-web (`threads` threads) and keeps the faster; a model whose ONNX export is refused
+   * stays on tfjs, with the reason.
+   */
+  async chooseRuntime(key: string, size: number, threads: number): Promise<{ runtime: 'tfjs' | 'onnxruntime'; medianMs: Partial<Record<'tfjs' | 'onnxruntime', number>>; why?: string }> {
+    const entry = loaded(key);
+    const shape = [1, size, size, entry.model.inputs[0].shape[3]!];
+    const frames = { warmup: 1, runs: 3 };
+    const onTfjs = async () => (await measureLatency(entry.model, shape, frames)).medianMs;
+    try {
+      await api.useOnnxRuntime(key, threads);
+    } catch (e) {
+      return { runtime: 'tfjs', medianMs: { tfjs: await onTfjs() }, why: (e as Error).message };
+    }
+    const session = entry.session!;
+    const onOrt = async () => (await measureFrames(async (x) => (await runOnnx(session, x as tf.Tensor4D)).dispose(), shape, frames)).medianMs;
+    const choice = await fastestOf({ tfjs: onTfjs, onnxruntime: onOrt });
+    if (choice.chosen === 'tfjs') {
+      await session.release();
+      entry.session = undefined;
+    }
+    return { runtime: choice.chosen, medianMs: choice.medianMs };
+  },
+
   /** Warm-up, then `runs` timed frames of predict + read-back at size x size. */
   async benchmark(key: string, size: number, runs: number, warmup: number): Promise<BenchmarkResult> {
     const { model, session } = loaded(key);
@@ -165,7 +191,7 @@ const api = {
         const t0 = performance.now();
         let y: tf.Tensor3D;
         if (session) {
-          const x = fromBytes(input, range) as tf.Tensor4D;
+          const x = tf.tidy(() => fromBytes(input, range)) as tf.Tensor4D;
           const out = await runOnnx(session, x);
           y = tf.tidy(() => toBytes(out, range).squeeze([0]) as tf.Tensor3D);
           tf.dispose([x, out]);

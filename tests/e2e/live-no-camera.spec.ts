@@ -14,6 +14,8 @@ test('without a camera the page says so, and generated faces work as the source'
   await page.getByTestId('live-source').selectOption('generated');
   await page.getByTestId('live-start').click();
   await expect.poll(async () => Number(await page.getByTestId('live-shown').textContent()), { timeout: 60_000 }).toBeGreaterThan(5);
+  // The default runtime is the one measured faster here, with the figures it was chosen by.
+  await expect(page.getByTestId('live-runtime-chosen')).toContainText(/: (tfjs|onnxruntime-web) \(tfjs [\d.]+ ms, onnxruntime [\d.]+ ms\)/);
 });
 
 test('the live demo runs on onnxruntime-web too (the ONNX export of the model), frame after frame', async ({ page }) => {
@@ -33,4 +35,11 @@ test('the live demo runs on onnxruntime-web too (the ONNX export of the model), 
     return { lit, total: d.length / 4 };
   });
   expect(pixels.lit).toBeGreaterThan(pixels.total / 4);
+  // No tensor left behind per frame on this path either.
+  const tensors = async () => Number(await page.getByTestId('live-tensors').textContent());
+  await expect.poll(tensors, { timeout: 30_000 }).toBeGreaterThan(0);
+  const early = await tensors();
+  const shown = Number(await page.getByTestId('live-shown').textContent());
+  await expect.poll(async () => Number(await page.getByTestId('live-shown').textContent()), { timeout: 60_000 }).toBeGreaterThan(shown + 30);
+  expect(await tensors()).toBe(early);
 });
