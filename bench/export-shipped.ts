@@ -11,9 +11,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { strToU8, zipSync } from 'fflate';
 import { readModelDir, readModelInfo } from '../src/cli/model-dir';
-import { modelFilesIn } from '../src/core/io/formats';
+import { modelZip } from '../src/core/io/formats';
 import { PRESETS } from '../src/core/models/presets';
 import { log } from './common';
 
@@ -25,8 +24,7 @@ for (const preset of Object.values(PRESETS)) {
   const inputRange = typeof info?.inputRange === 'string' ? info.inputRange : '-1,1';
   mkdirSync(path.join(dir, 'export'), { recursive: true });
   for (const format of ['tfjs-graph', 'onnx'] as const) {
-    const files = await modelFilesIn(model, format, { inputRange, size: preset.size, weights: 'float16' });
-    const zip = zipSync(Object.fromEntries([...files].map(([name, data]) => [name, typeof data === 'string' ? strToU8(data) : data])), { mtime: new Date('2026-01-01') });
+    const zip = await modelZip(model, format, { inputRange, size: preset.size, weights: 'float16' }, new Date('2026-01-01'));
     const out = path.join(dir, 'export', `${preset.task}-${format}.zip`);
     writeFileSync(out, zip);
     log(`${path.relative(process.cwd(), out)}: ${(zip.length / 1024).toFixed(0)} KiB`);

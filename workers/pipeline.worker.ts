@@ -23,9 +23,8 @@ import { buildGenerator, defaultSpec, type Arch } from '../src/core/models/zoo';
 import { trainCycleGan } from '../src/core/train/cyclegan';
 import { fetchModel, fetchModelFile, loadModelFromFiles, saveModelToFiles } from '../src/core/io/model-files';
 import { PRECISIONS, quantizeModelFiles, type Precision } from '../src/core/io/quantize';
-import { modelFilesIn, type ExportFormat } from '../src/core/io/formats';
+import { modelZip, type ExportFormat } from '../src/core/io/formats';
 import { fromOnnx } from '../src/core/io/onnx-import';
-import { strToU8, zipSync } from 'fflate';
 import { predictAll, psnr, quality } from '../src/core/measure/quality';
 import { sampleGrid } from '../src/core/measure/samples';
 import { openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, type StudioDB } from '../src/store/db';
@@ -322,7 +321,7 @@ const api = {
     let range = inputRange;
     if (onnxFile) {
       name = onnxFile.name.replace(/\.onnx$/i, '');
-      const imported = fromOnnx(new Uint8Array(onnxFile.bytes), name.replace(/[^A-Za-z0-9_]/g, '_') || 'imported');
+      const imported = fromOnnx(new Uint8Array(onnxFile.bytes), name);
       model = imported.model;
       const stored = imported.metadata.input_range;
       if (stored === '-1,1' || stored === '0,1' || stored === '0,255') range = stored;
@@ -505,8 +504,7 @@ const api = {
     const record = await storedModel(await database(), modelId);
     const model = await modelFromRecord(record);
     try {
-      const files = await modelFilesIn(model, format, { inputRange: record.inputRange, size });
-      const zip = zipSync(Object.fromEntries([...files].map(([name, data]) => [name, typeof data === 'string' ? strToU8(data) : data])));
+      const zip = await modelZip(model, format, { inputRange: record.inputRange, size });
       return Comlink.transfer(zip, [zip.buffer]);
     } finally {
       model.dispose();

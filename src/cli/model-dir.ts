@@ -12,7 +12,7 @@ export async function readModelDir(target: string): Promise<tf.LayersModel> {
   const stat = await fs.stat(target).catch(() => null);
   if (!stat) throw new ModelFileError(`Model file '${target}' does not exist`);
   if (stat.isFile() && target.toLowerCase().endsWith('.onnx')) {
-    return fromOnnx(new Uint8Array(await fs.readFile(target)), path.basename(target, path.extname(target)).replace(/[^A-Za-z0-9_]/g, '_')).model;
+    return fromOnnx(new Uint8Array(await fs.readFile(target)), path.basename(target, path.extname(target))).model;
   }
   if (stat.isDirectory()) file = path.join(target, 'model.json');
   const text = await fs.readFile(file, 'utf8').catch(() => {

@@ -267,6 +267,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       };
   // Runs stored before a spec field existed keep the behaviour they started with.
   const spec: RunSpec = { ...DEFAULT_SPEC, ...(saved && SPEC_BEFORE_FIELDS), ...state.spec };
+  // The spec's budget, parsed once (rounds() reads it at every step).
+  const specBudget: Budget | null = spec.budget ? parseBudget(spec.budget) : null;
   const rng = new Rng(state.rng);
   const models = new Map<string, tf.LayersModel>();
   const disposables: { dispose(): void }[] = [];
@@ -408,7 +410,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       state.distillSteps = stepsForTime(Math.max(share, 1 / stepsPerSecond), stepsPerSecond);
     }
     const steps = stageSteps(stage);
-    let budget: Budget | null = spec.budget ? parseBudget(spec.budget) : null;
+    let budget = specBudget;
     // Decay needs a budget to choose its groups; without one, condensation is what decides (prox).
     const decaying = stage === 'condense' && spec.condensation === 'decay' && budget !== null && budget.kind !== 'threshold';
     const sparsity = stage === 'condense' && !decaying ? new GroupSparsity(readChannelGraph(work), [spec.size, spec.size]) : null;
@@ -607,8 +609,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
 
   /** Prune -> distill rounds of this run: gradual pruning applies to MACs and params budgets only. */
   function rounds(): number {
-    const budget = spec.budget ? parseBudget(spec.budget) : null;
-    return budget && (budget.kind === 'macs' || budget.kind === 'params') && !state.condenseTargets ? Math.max(1, spec.pruneRounds) : 1;
+    return specBudget && (specBudget.kind === 'macs' || specBudget.kind === 'params') && !state.condenseTargets ? Math.max(1, spec.pruneRounds) : 1;
   }
 
   function remainingSteps(stage: TrainingStage): number {
@@ -631,7 +632,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     // Later rounds of gradual pruning cut the previous round's student further.
     const source = await model(round() > 0 ? 'student' : spec.steps.condense > 0 ? 'condensed' : 'original');
     const graph = readChannelGraph(source);
-    const budget = await roundBudget(spec.budget ? parseBudget(spec.budget) : { kind: 'threshold' as const, value: Number.MIN_VALUE }, graph);
+    const budget = await roundBudget(specBudget ?? { kind: 'threshold' as const, value: Number.MIN_VALUE }, graph);
     let removed: Set<number>;
     if (state.condenseTargets) {
       // Condensation by decay already drove exactly these to zero.
@@ -751,7 +752,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const latBefore = await measureLatency(original, shape);
     const latAfter = await measureLatency(student, shape);
     report.latency = { before: latBefore, after: latAfter, speedup: latBefore.medianMs / latAfter.medianMs };
-    const budget = spec.budget ? parseBudget(spec.budget) : null;
+    const budget = specBudget;
     if (budget?.kind === 'fps') {
       const [h, w] = fpsSize(budget);
       const at = [1, h, w, inputs.shape[3]];

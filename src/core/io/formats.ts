@@ -5,6 +5,7 @@
  * README.md that shows how to load and run it.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { strToU8, zipSync } from 'fflate';
 import { toGraphModelFiles } from './graph-model';
 import { saveModelToFiles } from './model-files';
 import { toOnnx } from './onnx-export';
@@ -33,6 +34,15 @@ export async function modelFilesIn(model: tf.LayersModel, format: ExportFormat, 
   }
   files.set('README.md', readme(model, format, info));
   return files;
+}
+
+/**
+ * The same files as one .zip (`mtime`: the date every entry carries; fixed, the bytes are the same
+ * on every run).
+ */
+export async function modelZip(model: tf.LayersModel, format: ExportFormat, info: ExportInfo, mtime?: Date): Promise<Uint8Array> {
+  const files = await modelFilesIn(model, format, info);
+  return zipSync(Object.fromEntries([...files].map(([name, data]) => [name, typeof data === 'string' ? strToU8(data) : data])), mtime ? { mtime } : {});
 }
 
 function readme(model: tf.LayersModel, format: ExportFormat, info: ExportInfo): string {

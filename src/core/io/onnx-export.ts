@@ -273,21 +273,7 @@ function attribute(name: string, v: Attribute): onnx.IAttributeProto {
   return Number.isInteger(v) && name !== 'alpha' && name !== 'epsilon' ? { name, type: T.INT, i: v } : { name, type: T.FLOAT, f: v };
 }
 
-/** Permutes a row-major array of `shape` so that output axis i is input axis perm[i]. */
+/** Permutes a row-major array of `shape` so that output axis i is input axis perm[i] (tfjs's transpose). */
 export function transpose(data: Float32Array, shape: number[], perm: number[]): Float32Array {
-  const out = new Float32Array(data.length);
-  const outShape = perm.map((p) => shape[p]);
-  const inStrides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
-  const strides = perm.map((p) => inStrides[p]);
-  const index = new Array(shape.length).fill(0);
-  for (let o = 0; o < out.length; o++) {
-    let src = 0;
-    for (let a = 0; a < index.length; a++) src += index[a] * strides[a];
-    out[o] = data[src];
-    for (let a = index.length - 1; a >= 0; a--) {
-      if (++index[a] < outShape[a]) break;
-      index[a] = 0;
-    }
-  }
-  return out;
+  return tf.tidy(() => tf.transpose(tf.tensor(data, shape), perm).dataSync() as Float32Array);
 }

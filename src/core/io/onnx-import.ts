@@ -31,6 +31,7 @@ type Value = { kind: 'const'; data: Float64Array; dims: number[] } | { kind: 'ac
 const MIN_OPSET = 13;
 const T = onnx.TensorProto.DataType;
 
+/** `name` (e.g. the file's base name) becomes the model's name, made safe for tfjs. */
 export function fromOnnx(bytes: Uint8Array, name = 'imported'): ImportedOnnx {
   let proto: onnx.ModelProto;
   try {
@@ -89,7 +90,7 @@ export function fromOnnx(bytes: Uint8Array, name = 'imported'): ImportedOnnx {
     if (outputs.length !== 1) throw new OnnxImportError(`The ONNX graph has ${outputs.length} outputs; one image output is supported`);
     const result = values.get(outputs[0].name!);
     if (result?.kind !== 'act') throw new OnnxImportError(`Output '${outputs[0].name}' is not computed from the input`);
-    const model = tf.model({ inputs: input, outputs: result.t, name });
+    const model = tf.model({ inputs: input, outputs: result.t, name: name.replace(/[^A-Za-z0-9_]/g, '_') || 'imported' });
     const metadata = Object.fromEntries((proto.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
     return { model, metadata, opset: version, producer: `${proto.producerName ?? ''} ${proto.producerVersion ?? ''}`.trim() };
   }
