@@ -71,13 +71,6 @@ export function exportFormat(name: string | undefined, option = 'format'): Expor
   return format as ExportFormat;
 }
 
-/** The backend to use in Node: wasm (default) or cpu. */
-export function nodeBackend(values: Values): 'wasm' | 'cpu' {
-  const name = values.backend ?? 'wasm';
-  if (name !== 'wasm' && name !== 'cpu') throw new UsageError(`--backend must be wasm or cpu in Node, got '${name}'`);
-  return name;
-}
-
 export function num(values: Values, key: keyof Values, fallback: number): number {
   const raw = values[key];
   if (raw === undefined) return fallback;

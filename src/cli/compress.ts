@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, initBackend, type BackendName } from '../core/backend';
+import { describeBackend } from '../core/backend';
 import { readChannelGraph } from '../core/graph/channel-graph';
 import { defaultHeldOut, ImageDataset, parseRange, rangeWidth, trainingSets } from '../core/data/dataset';
 import { TRAIN_RECIPE } from '../core/compress/spec';
@@ -22,7 +22,8 @@ import { gridImage, sampleGrid } from '../core/measure/samples';
 import { presetFor, type Preset } from '../core/models/presets';
 import { trainCycleGan } from '../core/train/cyclegan';
 import { ARCHS, buildGenerator, defaultSpec, sizeMultiple, type Arch } from '../core/models/zoo';
-import { exportFormat, formatDuration, int, keyValues, nodeBackend, num, progressBar, UsageError, type Values } from './args';
+import { exportFormat, formatDuration, int, keyValues, num, progressBar, UsageError, type Values } from './args';
+import { nodeBackend, startBackend, type NodeBackendChoice } from './backend';
 import { DirCheckpointStore } from './dir-store';
 import { encodePng, listImages, readImageFolders } from './images';
 import { checkOutDir, readModelDir, readModelInfo, writeModelDir } from './model-dir';
@@ -38,7 +39,7 @@ interface CliRun {
   targets?: string;
   out: string;
   heldOut: number;
-  backend: BackendName;
+  backend: NodeBackendChoice;
   force: boolean;
   /** Format of the written model (compress --format; default tfjs Layers). */
   format?: ExportFormat;
@@ -84,7 +85,7 @@ async function execute<T>(
   const inC = model.inputs[0].shape[3]!;
   const outC = model.outputs[0].shape[3]!;
   const { train, test } = await loadData(run, spec, inC, outC);
-  const info = await initBackend({ prefer: run.backend });
+  const info = await startBackend(run.backend);
   if (prepare && !resuming) spec = await prepare(spec, train);
   let stop = false;
   const onSigint = () => {
@@ -426,7 +427,7 @@ async function trainUnpaired(preset: Preset, values: Values, dirA: string, dirB:
   const steps = int(values, 'steps', 600)!;
   const seed = int(values, 'seed', 1)!;
   await checkOutDir(values.out!, Boolean(values.force)); // before the training, not after
-  const info = await initBackend({ prefer: nodeBackend(values) });
+  const info = await startBackend(nodeBackend(values));
   const [a, b] = [(await readImageFolders(dirA)).inputs, (await readImageFolders(dirB)).inputs];
   const heldOut = heldOutCount(values, a.length);
   const setsA = trainingSets(a, null, { size, range: '-1,1', heldOut });

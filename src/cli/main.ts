@@ -4,7 +4,7 @@
  * Errors from bad input end in one sentence on stderr and exit code 1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, initBackend } from '../core/backend';
+import { describeBackend } from '../core/backend';
 import { readChannelGraph, type ChannelGraph } from '../core/graph/channel-graph';
 import { modelCost, formatCount, resolveSize } from '../core/measure/cost';
 import { layerLatencies, measureLatency, type Latency } from '../core/measure/latency';
@@ -12,7 +12,8 @@ import { parseBudget, pruneModel, selectGroups } from '../core/compress/prune';
 import { ARCHS, buildGenerator, defaultSpec, type Arch } from '../core/models/zoo';
 import { EXPORT_FORMATS } from '../core/io/formats';
 import { readModelDir, readModelInfo, writeModelDir } from './model-dir';
-import { exportFormat, int, nodeBackend, parse, progressBar, UsageError, type Values } from './args';
+import { exportFormat, int, parse, progressBar, UsageError, type Values } from './args';
+import { backends, nodeBackend, startBackend } from './backend';
 import { compress, makeData, train } from './compress';
 import { dataFromPhotos, runModel } from './photos';
 
@@ -23,13 +24,13 @@ const USAGE = `Usage:
               (the model in another format, with a README.md showing how to load and run it)
   alap inspect <model.json|dir|model.onnx> [--size N] [--json]
   alap prune <model.json|dir|model.onnx> --budget macs=0.25|params=0.5|threshold=1e-3 --out <dir>
-             [--size N] [--backend wasm|cpu] [--runs N] [--force]
-  alap bench <model.json|dir|model.onnx> [--size N] [--backend wasm|cpu] [--runs N] [--warmup N] [--layers]
+             [--size N] [--backend auto|wasm|cpu] [--runs N] [--force]
+  alap bench <model.json|dir|model.onnx> [--size N] [--backend auto|wasm|cpu] [--runs N] [--warmup N] [--layers]
   alap compress --model <model.json|dir|model.onnx> --data <dir> [--targets <dir>] --out <dir>
                 [--format tfjs-layers|tfjs-graph|onnx]
                 [--input-range -1,1|0,1|0,255] [--size 128] [--budget macs=0.25|params=0.5|threshold=T|fps=30[@256]]
                 [--steps condense=N,distill=M] [--teacher condensed|original] [--sparsity S]
-                [--lr condense=..,distill=..] [--batch N] [--held-out N] [--seed N] [--backend wasm|cpu]
+                [--lr condense=..,distill=..] [--batch N] [--held-out N] [--seed N] [--backend auto|wasm|cpu]
                 [--loss output=1,ssim=0,feature=0,groundTruth=0,adversarial=0] [--label-classes K]
                 [--flip yes|no] [--jitter 0.125] [--spec run.json] [--checkpoint-every N] [--force]
                 [--time S] [--selection importance|magnitude] [--compensate yes|no] [--teacher-cache N]
@@ -49,6 +50,8 @@ const USAGE = `Usage:
   alap train --preset mask-to-face|face-to-cartoon|unpaired --out <dir> [--count N] [--steps N] [--size N]
              (unpaired trains a CycleGAN: two generators, two discriminators, cycle + identity losses)
   alap train --resume <dir>
+  alap backends [<model.json|dir|model.onnx>] [--size N]
+             (measures wasm and cpu as the studio's probe does; which auto picks for training, and for the model)
 
 --label-classes K: the inputs are label maps (grey value = class index < K), drawn in the label palette.
 Every run writes the model (model.json + weights.bin; --format tfjs-graph: a graph model that plain
@@ -61,7 +64,7 @@ function modelArg(positionals: string[]): string {
 }
 
 function backend(values: Values) {
-  return initBackend({ prefer: nodeBackend(values) });
+  return startBackend(nodeBackend(values));
 }
 
 function summary(graph: ChannelGraph, size: [number, number]) {
@@ -210,6 +213,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'data') await (values.from ? dataFromPhotos(values) : makeData(values));
     else if (command === 'run') await runModel(modelArg(positionals), values);
     else if (command === 'convert') await convert(positionals, values);
+    else if (command === 'backends') await backends(positionals[1], values);
     else throw new UsageError(`Unknown command '${command}'`);
     return 0;
   } catch (e) {

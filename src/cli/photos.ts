@@ -6,11 +6,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../core/backend';
 import { cartoonize } from '../core/data/cartoon';
 import { fromBytes, parseRange, toBytes, type InputRange, type RawImage } from '../core/data/dataset';
 import { centreSquare } from '../core/data/photo-augment';
-import { int, nodeBackend, progressBar, UsageError, type Values } from './args';
+import { int, progressBar, UsageError, type Values } from './args';
+import { nodeBackend, startBackend } from './backend';
 import { decodeImage, encodePng, listImages } from './images';
 import { checkOutDir, readModelDir, readModelInfo } from './model-dir';
 
@@ -65,7 +65,7 @@ export async function runModel(modelPath: string, values: Values) {
   if (!values.data) throw new UsageError('run needs --data <image folder>');
   if (!values.out) throw new UsageError('run needs --out <dir>');
   await checkOutDir(values.out, Boolean(values.force));
-  await initBackend({ prefer: nodeBackend(values) });
+  await startBackend(nodeBackend(values));
   const model = await readModelDir(modelPath);
   const range = values['input-range'] ? parseRange(values['input-range']) : ((await recordedRange(modelPath)) ?? '-1,1');
   const fixed = model.inputs[0].shape[1];

@@ -140,7 +140,10 @@ describe('alap train / compress', () => {
 describe('compress rejects bad input with one sentence', () => {
   const bad = (r: ReturnType<typeof alap>, message: RegExp) => {
     expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n')[0]).toMatch(message);
+    // Exactly one error line (a line saying which backend started may come before it).
+    const errors = r.stderr.split('\n').filter((line) => line.startsWith('alap:'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(message);
   };
   const compressWith = (inputs: string, targets: string | null, out = path.join(work, `o-${Math.random().toString(36).slice(2)}`)) =>
     alap('compress', '--model', base, '--data', inputs, ...(targets ? ['--targets', targets] : []), '--out', out, '--steps', 'condense=2,distill=2', '--size', '16');

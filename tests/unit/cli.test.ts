@@ -68,7 +68,29 @@ describe('alap inspect / prune / bench', () => {
     const r = alap('bench', tiny, '--runs', '3', '--backend', 'cpu');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/backend: cpu/);
+    expect(r.stderr).toContain('backend: cpu in node (--backend cpu)');
     expect(r.stdout).toMatch(/latency: median [\d.]+ ms, p95 [\d.]+ ms, [\d.]+ FPS \(3 runs\)/);
+  });
+
+  it('auto (the default) says which backend and why; an unknown one is refused', () => {
+    const r = alap('bench', tiny, '--runs', '1');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/backend: wasm \(SIMD, [^)]*\) in node \(auto: in Node only wasm and the plain-JavaScript cpu fallback run \(no WebGPU\); `alap backends` measures both\)/);
+    const bad = alap('bench', tiny, '--backend', 'webgpu');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("alap: --backend must be auto, wasm or cpu in Node, got 'webgpu'");
+  });
+
+  it('backends prints the probe figures per backend and the choice for training and for a model', () => {
+    const r = alap('backends', tiny);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^backend probe \(a ResNet generator, \d+ MMACs at 64 px, \d+ MMACs at 128 px\) in \d+ ms:$/);
+    expect(lines[1]).toMatch(/^ {2}wasm {3}forward 64 px [\d.]+ ms · forward 128 px [\d.]+ ms · training step [\d.]+ ms · wasm \(SIMD/);
+    expect(lines[2]).toMatch(/^ {2}cpu {4}forward 64 px [\d.]+ ms/);
+    expect(lines[3]).toMatch(/^ {2}webgpu did not start: .*navigator\.gpu is missing/);
+    expect(lines[4]).toMatch(/^training: (wasm|cpu) — fastest measured here: (wasm|cpu) [\d.,]+ ms per training step/);
+    expect(lines[5]).toMatch(/^inference of .*tiny at 32x32: (wasm|cpu) — fastest predicted from the probe here: (wasm|cpu) [\d.,]+ ms per frame at 0\.\d\d GMACs/);
   });
 
   it('bench --layers prints a per-layer profile: every layer once, shares summing to 100%', () => {
@@ -98,7 +120,10 @@ describe('bad input exits 1 with one clear sentence and writes nothing', () => {
   const out = () => path.join(work, `never-${Math.random().toString(36).slice(2)}`);
   const expectFailure = (r: ReturnType<typeof alap>, message: RegExp, outDir?: string) => {
     expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n')[0]).toMatch(message);
+    // Exactly one error line (a line saying which backend started may come before it).
+    const errors = r.stderr.split('\n').filter((line) => line.startsWith('alap:'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     if (outDir) expect(existsSync(outDir)).toBe(false);
   };

@@ -9,7 +9,8 @@ export interface BackendInfo {
   skipped: { name: BackendName; why: string }[];
   /** threadCount is what XNNPACK reports after start; requestedThreads what was asked for. */
   wasm?: { simd: boolean; threads: boolean; threadCount: number; requestedThreads: number | null };
-  adapter?: { vendor: string; architecture: string; device: string; description: string };
+  /** fallback: WebGPU's isFallbackAdapter (a software implementation). */
+  adapter?: { vendor: string; architecture: string; device: string; description: string; fallback?: boolean };
   environment: 'browser' | 'worker' | 'node';
 }
 

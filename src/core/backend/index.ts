@@ -18,6 +18,8 @@ export interface BackendOptions {
   wasmPaths?: string | Record<string, string>;
   /** wasm: threads to ask for (default: one per core when cross-origin isolated). */
   wasmThreads?: number;
+  /** Why the caller chose `prefer` (reported instead of "chosen explicitly"). */
+  why?: string;
 }
 
 interface NavigatorLike {
@@ -90,10 +92,18 @@ async function prepare(name: BackendName, opts: BackendOptions): Promise<string 
   return null;
 }
 
+/** The GPU adapter's name without starting a backend (part of the probe's device key), or undefined. */
+export async function gpuAdapterName(): Promise<string | undefined> {
+  const gpu = nav()?.gpu as { requestAdapter(o: object): Promise<GPUAdapterLike | null> } | undefined;
+  const info = (await gpu?.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null))?.info;
+  return info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter' : undefined;
+}
+
 function adapterInfo(): BackendInfo['adapter'] {
   const info = heldAdapter?.info;
   if (!info) return undefined;
-  return { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '' };
+  const fallback = Boolean((info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (heldAdapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  return { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '', fallback };
 }
 
 async function wasmFlags(): Promise<BackendInfo['wasm']> {
@@ -131,7 +141,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
     }
     const info: BackendInfo = {
       name,
-      reason: opts.prefer ? `chosen explicitly` : skipped.length ? `first available` : `preferred backend`,
+      reason: opts.prefer ? (opts.why ?? `chosen explicitly`) : skipped.length ? `first available` : `preferred backend`,
       skipped,
       environment: environment(),
     };
