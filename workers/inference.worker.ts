@@ -7,7 +7,9 @@
  */
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, type BackendInfo, type BackendName } from '../src/core/backend';
+import { gpuAdapterName, initBackend, type BackendInfo, type BackendName } from '../src/core/backend';
+import { probeKey, type ProbeResult } from '../src/core/backend/choice';
+import { probeBackends } from '../src/core/backend/probe';
 import { fromBytes, toBytes, type InputRange } from '../src/core/data/dataset';
 import { readChannelGraph } from '../src/core/graph/channel-graph';
 import { fetchModel } from '../src/core/io/model-files';
@@ -69,8 +71,34 @@ function squareFrame(frame: ImageBitmap, size: number): ImageData {
 }
 
 const api = {
-  async init(prefer?: BackendName, wasmThreads?: number): Promise<BackendInfo> {
-    return initBackend({ prefer, wasmPaths: WASM_PATHS, wasmThreads });
+  async init(prefer: BackendName, wasmThreads?: number, why?: string): Promise<BackendInfo> {
+    return initBackend({ prefer, wasmPaths: WASM_PATHS, wasmThreads, why });
+  },
+
+  /**
+   * This device's backend probe: the stored one for this device and browser, else (or when
+   * `mode` is 'measure') measured now and stored. 'stored' only reads (null when there is none).
+   * Run it in a worker of its own: it leaves the worker on whichever backend it measured last.
+   */
+  async probeBackends(mode: 'stored' | 'stored-or-measure' | 'measure'): Promise<(ProbeResult & { stored: boolean; storeError?: string }) | null> {
+    const key = probeKey({ userAgent: navigator.userAgent, cores: navigator.hardwareConcurrency, isolated: crossOriginIsolated, adapter: await gpuAdapterName() });
+    const db = await openStudioDB();
+    try {
+      const stored = mode === 'measure' ? undefined : await db.get('probes', key);
+      if (stored) return { ...stored, stored: true };
+      if (mode === 'stored') return null;
+      const probe = await probeBackends({ candidates: ['wasm', 'webgpu'], fallback: 'cpu', key, wasmPaths: WASM_PATHS });
+      // A probe that cannot be stored (full disk) is still used now; the next visit measures again.
+      const storeError = await db.put('probes', probe).then(() => undefined, (e: Error) => e.message);
+      return { ...probe, stored: false, storeError };
+    } finally {
+      db.close();
+    }
+  },
+
+  /** MACs of one frame through each of the loaded models `keys` at size x size, summed. */
+  macsPerFrame(keys: string[], size: number): number {
+    return keys.reduce((sum, key) => sum + modelCost(readChannelGraph(loaded(key).model), [size, size]).macs, 0);
   },
 
   async selfTest(): Promise<SelfTest> {

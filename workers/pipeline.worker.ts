@@ -120,24 +120,31 @@ function throttle(onProgress: (p: Progress) => void, ms: number) {
 
 /** The initialisation under way: a run started meanwhile waits for it instead of starting another. */
 let initialising: Promise<BackendInfo> | null = null;
+/** Resolved by the page's first init(): the page decides the backend (measured), never a default order. */
+let announceInit!: () => void;
+const initCalled = new Promise<void>((resolve) => (announceInit = resolve));
 
-/** The backend, initialised (or being initialised) once. */
+/** The backend, initialised (or being initialised) once the page has chosen it: every method that runs tfjs awaits this. */
 async function ready(): Promise<void> {
-  if (!backend) await (initialising ?? api.init());
+  if (backend) return;
+  await initCalled;
+  await initialising;
 }
 
 const api = {
-  async init(prefer?: BackendName): Promise<BackendInfo> {
+  /** Starts tfjs on `prefer` (the page's measured or manual choice), `why` being the reason shown. */
+  async init(prefer: BackendName, why?: string): Promise<BackendInfo> {
     const previous = initialising;
     initialising = (async () => {
       await previous?.catch(() => undefined);
-      backend = await initBackend({ prefer, wasmPaths: WASM_PATHS });
+      backend = await initBackend({ prefer, why, wasmPaths: WASM_PATHS });
       gpuLost = null;
       if (backend.name === 'webgpu') {
         gpuLostSettled = gpuDevice().lost.then((info) => void (gpuLost = info.message || info.reason || 'no reason given'));
       }
       return backend;
     })();
+    announceInit();
     return initialising;
   },
 
@@ -185,6 +192,7 @@ const api = {
    * public/models/<task>/) and a dataset of its task; both are reused when already stored.
    */
   async loadPreset(task: PresetTask, modelUrl: string, count: number, onProgress?: (done: number, total: number) => void): Promise<{ model: ModelRecord; dataset: DatasetRecord }> {
+    await ready();
     const preset = presetFor(task);
     const store = await database();
     let model = (await store.getAll('models')).find((m) => m.preset?.task === task);
@@ -314,6 +322,7 @@ const api = {
    * alap carries its value range, which then wins over the one chosen.
    */
   async importModel(files: { name: string; bytes: ArrayBuffer }[], inputRange: ModelRecord['inputRange']): Promise<ModelRecord> {
+    await ready();
     const onnxFile = files.find((f) => f.name.toLowerCase().endsWith('.onnx'));
     const json = files.find((f) => f.name.endsWith('.json'));
     let model: tf.LayersModel;
@@ -340,6 +349,7 @@ const api = {
   },
 
   async createZooModel(arch: Arch, ngf: number, depth: number): Promise<ModelRecord> {
+    await ready();
     const model = buildGenerator(defaultSpec(arch, { ngf, depth, size: null, inChannels: 3 }));
     try {
       return await saveModel(await database(), model, { name: `${arch} ngf=${ngf} depth=${depth}`, source: 'zoo', inputRange: '-1,1' });
@@ -377,6 +387,7 @@ const api = {
 
   /** MACs and params of a stored model at a size, and whether the pruner can handle it. */
   async describeModel(modelId: string, size: number) {
+    await ready();
     const model = await loadModel(await database(), modelId);
     try {
       const graph = readChannelGraph(model);
@@ -455,7 +466,7 @@ const api = {
           if (gpuLost !== null || /device.*(lost|destroyed)|lost.*device/i.test(error ?? '')) {
             // The GPU went away (driver reset, out of memory, device destroyed): carry on on the CPU.
             const reason = gpuLost ?? error;
-            backend = await initBackend({ prefer: 'wasm', wasmPaths: WASM_PATHS });
+            backend = await initBackend({ prefer: 'wasm', why: 'the GPU device was lost', wasmPaths: WASM_PATHS });
             error = `The GPU device was lost (${reason}). The run is kept at its last checkpoint and the studio switched to WASM: Resume continues there.`;
           }
         }
@@ -470,6 +481,7 @@ const api = {
    * on up to 8 images of a dataset (what the user sees before choosing a download).
    */
   async compareExports(modelId: string, datasetId: string, size: number): Promise<{ precision: Precision; bytes: number; psnr: number }[]> {
+    await ready();
     const store = await database();
     const record = await storedModel(store, modelId);
     const model = await modelFromRecord(record);
@@ -501,6 +513,7 @@ const api = {
    * (the bytes are transferred).
    */
   async exportZip(modelId: string, format: ExportFormat, size?: number): Promise<Uint8Array> {
+    await ready();
     const record = await storedModel(await database(), modelId);
     const model = await modelFromRecord(record);
     try {
@@ -513,6 +526,7 @@ const api = {
 
   /** model.json text and weights.bin bytes at a precision (the bytes are transferred). */
   async exportFiles(modelId: string, precision: Precision): Promise<{ modelJson: string; weights: ArrayBuffer }> {
+    await ready();
     const model = await loadModel(await database(), modelId);
     const q = quantizeModelFiles(await saveModelToFiles(model), precision);
     model.dispose();

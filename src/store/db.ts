@@ -8,10 +8,11 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { RunReport, RunSpec } from '../core/compress/pipeline';
 import type { TaskName } from '../core/data/tasks';
+import type { ProbeResult } from '../core/backend/choice';
 import type { QualityPair } from '../core/measure/quality';
 
 export const DB_NAME = 'alap-studio';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 export interface DatasetRecord {
   id: string;
@@ -111,6 +112,8 @@ export interface BenchmarkRow {
 }
 
 export interface StudioSchema extends DBSchema {
+  /** The backend probe's figures, one record per device and browser (ProbeResult.key). */
+  probes: { key: string; value: ProbeResult };
   datasets: { key: string; value: DatasetRecord };
   images: { key: [string, number]; value: ImageRecord; indexes: { byDataset: string } };
   models: { key: string; value: ModelRecord };
@@ -134,6 +137,7 @@ export function openStudioDB(name = DB_NAME): Promise<StudioDB> {
         db.createObjectStore('checkpointFiles', { keyPath: ['runId', 'name'] }).createIndex('byRun', 'runId');
       }
       if (oldVersion < 2) db.createObjectStore('benchmarks', { keyPath: 'id' });
+      if (oldVersion < 3) db.createObjectStore('probes', { keyPath: 'key' });
     },
   });
 }

@@ -7,6 +7,7 @@ import type { PipelineApi } from '../../workers/pipeline.worker';
 import type { InferenceApi, ModelSource } from '../../workers/inference.worker';
 import { PRESETS, type Preset } from '../core/models/presets';
 import type { BackendInfo, BackendName } from '../core/backend/describe';
+import type { ProbeResult } from '../core/backend/choice';
 import { DEFAULT_SPEC, type RunSpec } from '../core/compress/spec';
 import { newId, openStudioDB, type RunRecord, type StudioDB } from '../store/db';
 
@@ -91,12 +92,27 @@ export function shippedModelUrl(preset: Preset): string {
 
 export type InferenceWorker = { api: Comlink.Remote<InferenceApi>; worker: Worker };
 
-/** An inference worker on `backend` with `models` loaded under their keys; terminated if that fails. */
-export async function openInferenceWorker(backend: BackendName | undefined, models: { key: string; source: ModelSource }[], wasmThreads?: number): Promise<InferenceWorker & { info: BackendInfo }> {
+function inferenceWorker(): InferenceWorker {
   const worker = new Worker(new URL('../../workers/inference.worker.ts', import.meta.url), { type: 'module' });
-  const api = Comlink.wrap<InferenceApi>(worker);
+  return { api: Comlink.wrap<InferenceApi>(worker), worker };
+}
+
+/** This device's backend probe (stored, or measured in a worker of its own: see InferenceApi.probeBackends). */
+export async function backendProbe(mode: Parameters<InferenceApi['probeBackends']>[0]): Promise<StoredProbe | null> {
+  const { api, worker } = inferenceWorker();
   try {
-    const info = await api.init(backend, wasmThreads);
+    return await api.probeBackends(mode);
+  } finally {
+    worker.terminate();
+  }
+}
+export type StoredProbe = ProbeResult & { stored: boolean; storeError?: string };
+
+/** An inference worker on `backend` with `models` loaded under their keys; terminated if that fails. */
+export async function openInferenceWorker(backend: BackendName, models: { key: string; source: ModelSource }[], wasmThreads?: number, why?: string): Promise<InferenceWorker & { info: BackendInfo }> {
+  const { api, worker } = inferenceWorker();
+  try {
+    const info = await api.init(backend, wasmThreads, why);
     for (const m of models) await api.loadModel(m.key, m.source);
     return { api, worker, info };
   } catch (e) {

@@ -16,14 +16,3 @@ test('the app loads, starts tfjs in a worker and runs a generator', async ({ pag
   if (backend === 'webgpu') await expect(page.getByTestId('adapter')).toBeVisible();
   expect(errors).toEqual([]);
 });
-
-test('automatic choice falls back and says why', async ({ page }, testInfo) => {
-  await page.goto('/');
-  const name = page.getByTestId('backend-name');
-  await expect(name).toHaveText(/webgpu|wasm/, { timeout: 60_000 });
-  if (testInfo.project.name === 'wasm') {
-    // No WebGPU flag in this project: the skipped backend is listed with its reason.
-    await expect(name).toHaveText('wasm');
-    await expect(page.getByText(/webgpu skipped: /)).toBeVisible();
-  }
-});
