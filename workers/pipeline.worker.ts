@@ -29,7 +29,7 @@ import { predictAll, psnr, quality } from '../src/core/measure/quality';
 import { sampleGrid } from '../src/core/measure/samples';
 import { openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, type StudioDB } from '../src/store/db';
 import { IndexedDBCheckpointStore } from '../src/store/checkpoints';
-import { appendImages, decodeBlob, encodePngBlob, loadImages, loadModel, modelFromRecord, newDataset, saveDataset, saveModel, storedModel, updateRun, type ImagePair } from '../src/store/records';
+import { appendImages, decodeBlob, encodePngBlob, loadImages, loadModel, modelFromRecord, newDataset, renameRecord, saveDataset, saveModel, storedModel, updateRun, type ImagePair } from '../src/store/records';
 import { WASM_PATHS } from './wasm-paths';
 
 const TASK_LABELS: Record<TaskName, string> = {
@@ -442,7 +442,8 @@ const api = {
           trained = await quality(predicted, test.targets, rangeWidth(run.spec.inputRange));
           predicted.dispose();
         }
-        const saved = await saveModel(store, student, { name: training ? `${run.name} (trained)` : `${run.name} (student)`, source: training ? 'trained' : 'student', inputRange: run.spec.inputRange });
+        // Named as its run; the model list adds the source ("trained", "student").
+        const saved = await saveModel(store, student, { name: run.name, source: training ? 'trained' : 'student', inputRange: run.spec.inputRange });
         student.dispose();
         run = await updateRun(store, runId, { status: 'done', report: result ?? undefined, trained, samples, studentModelId: saved.id, stage: 'done' });
         await checkpoints.clear();
@@ -535,6 +536,11 @@ const api = {
   },
 
   /** Asks the running pipeline to checkpoint and stop after its current step. */
+  /** Renames a run or a model (the user's name replaces the generated one). */
+  async rename(store: 'runs' | 'models', id: string, name: string): Promise<void> {
+    await renameRecord(await database(), store, id, name);
+  },
+
   pause(): void {
     stopRequested = true;
   },

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { defaultHeldOut, type RawImage } from '../core/data/dataset';
 import { checkImageSize } from '../core/data/image-header';
 import { loadModelFromFiles, saveModelToFiles } from '../core/io/model-files';
+import { announceChange } from './changes';
 import { newId, storageError, type DatasetRecord, type ImageRecord, type ModelRecord, type RunRecord, type StudioDB } from './db';
 
 /** RGB(A) bytes -> PNG blob (OffscreenCanvas: works in workers and pages). */
@@ -67,6 +68,7 @@ export async function appendImages(db: StudioDB, record: DatasetRecord, pairs: I
   } catch (e) {
     throw storageError(e, `the dataset '${record.name}'`);
   }
+  announceChange('datasets');
   return next;
 }
 
@@ -94,6 +96,7 @@ export async function saveModel(db: StudioDB, model: tf.LayersModel, meta: Pick<
   } catch (e) {
     throw storageError(e, `the model '${meta.name}'`);
   }
+  announceChange('models');
   return record;
 }
 
@@ -118,5 +121,18 @@ export async function updateRun(db: StudioDB, id: string, patch: Partial<RunReco
   const next = { ...run, ...patch, updatedAt: Date.now() };
   await tx.store.put(next);
   await tx.done;
+  announceChange('runs');
   return next;
+}
+
+/** Gives a run or a model the name the user chose (trimmed; an empty name is refused). */
+export async function renameRecord(db: StudioDB, store: 'runs' | 'models', id: string, name: string): Promise<void> {
+  const clean = name.trim();
+  if (!clean) throw new Error('A name cannot be empty');
+  const tx = db.transaction(store, 'readwrite');
+  const record = await tx.store.get(id);
+  if (!record) throw new Error(`That ${store === 'runs' ? 'run' : 'model'} is not in storage any more`);
+  await tx.store.put({ ...record, name: clean });
+  await tx.done;
+  announceChange(store);
 }

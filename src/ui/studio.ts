@@ -6,10 +6,12 @@ import * as Comlink from 'comlink';
 import type { PipelineApi } from '../../workers/pipeline.worker';
 import type { InferenceApi, ModelSource } from '../../workers/inference.worker';
 import { PRESETS, type Preset } from '../core/models/presets';
+import { TASK_SHORT_NAMES, type TaskName } from '../core/data/tasks';
 import type { BackendInfo, BackendName } from '../core/backend/describe';
 import type { ProbeResult } from '../core/backend/choice';
 import { DEFAULT_SPEC, type RunSpec } from '../core/compress/spec';
-import { newId, openStudioDB, type RunRecord, type StudioDB } from '../store/db';
+import { announceChange } from '../store/changes';
+import { newId, openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, type StudioDB } from '../store/db';
 
 export function startPipelineWorker(): { api: Comlink.Remote<PipelineApi>; worker: Worker } {
   const worker = new Worker(new URL('../../workers/pipeline.worker.ts', import.meta.url), { type: 'module' });
@@ -35,7 +37,18 @@ export async function createRun(name: string, datasetId: string, modelId: string
     updatedAt: now,
   };
   await (await db()).put('runs', run);
+  announceChange('runs');
   return run;
+}
+
+/**
+ * A run named from what it is, e.g. "cartoon · macs 0.25 · 07:43": the preset task of the model or
+ * the data (else the model's name), the job, the local time. Its model takes the same name.
+ */
+export function runName(model: ModelRecord, data: DatasetRecord, job: string, at = new Date()): string {
+  const task = model.preset?.task ?? data.task;
+  const subject = task ? TASK_SHORT_NAMES[task] : model.name.length > 32 ? `${model.name.slice(0, 31)}…` : model.name;
+  return `${subject} · ${job.replace('=', ' ')} · ${at.toTimeString().slice(0, 5)}`;
 }
 
 /** A callback the worker can call back across the message channel. */
@@ -67,19 +80,21 @@ export interface ModelChoice {
   source: ModelSource;
   /** Compressed (a run's student) rather than an original. */
   compressed: boolean;
+  /** The preset task of a shipped model or of its stored copy. */
+  task?: TaskName;
 }
 
 /** Models in storage (newest first), then the shipped preset models not yet stored. */
 export async function modelChoices(): Promise<ModelChoice[]> {
   const stored = (await (await db()).getAll('models')).sort((a, b) => b.createdAt - a.createdAt);
-  const choices: ModelChoice[] = stored.map((m) => ({ key: m.id, label: `${m.name} (${m.source})`, source: { kind: 'stored', id: m.id }, compressed: m.source === 'student' }));
+  const choices: ModelChoice[] = stored.map((m) => ({ key: m.id, label: `${m.name} (${m.source})`, source: { kind: 'stored', id: m.id }, compressed: m.source === 'student', task: m.preset?.task }));
   for (const p of Object.values(PRESETS)) {
     if (!stored.some((m) => m.preset?.task === p.task)) {
-      choices.push({ key: `shipped-${p.task}`, label: `${p.label} base (shipped)`, source: { kind: 'url', url: shippedModelUrl(p), name: p.label }, compressed: false });
+      choices.push({ key: `shipped-${p.task}`, label: `${p.label} base (shipped)`, source: { kind: 'url', url: shippedModelUrl(p), name: p.label }, compressed: false, task: p.task });
     }
     if (p.realtimeDir) {
       const url = new URL(`${p.realtimeDir}/`, document.baseURI).href;
-      choices.push({ key: `shipped-realtime-${p.task}`, label: `${p.label} real-time student (shipped)`, source: { kind: 'url', url, name: `${p.label} real-time` }, compressed: true });
+      choices.push({ key: `shipped-realtime-${p.task}`, label: `${p.label} real-time student (shipped)`, source: { kind: 'url', url, name: `${p.label} real-time` }, compressed: true, task: p.task });
     }
   }
   return choices;
@@ -119,6 +134,16 @@ export async function openInferenceWorker(backend: BackendName, models: { key: s
     worker.terminate();
     throw e;
   }
+}
+
+/**
+ * The key that still names the chosen model after the list changed: the same key, or where a
+ * shipped preset was stored meanwhile (its key changes), the stored copy; '' when it is gone.
+ */
+export function keptChoice(before: ModelChoice[], after: ModelChoice[], key: string): string {
+  if (!key || after.some((c) => c.key === key)) return key;
+  const old = before.find((c) => c.key === key);
+  return (old?.task && after.find((c) => c.task === old.task && c.compressed === old.compressed)?.key) || '';
 }
 
 /** The model a first visit shows: the face -> cartoon preset if there, else the newest original. */

@@ -63,7 +63,7 @@ test('the train job trains a base model on a paired dataset and shows its held-o
   await expect(run).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
   await expect(run.getByTestId('trained-quality')).toContainText(/PSNR \d+\.\d\d dB/);
   await expect(run.getByTestId('sample-grid').locator('thead th')).toHaveText(['', 'input', 'target', 'trained']);
-  await expect(page.getByTestId('models')).toContainText('(trained)');
+  await expect(page.getByTestId('models')).toContainText(/shapes · training · \d\d:\d\d \(trained, /);
 });
 
 test('an FPS budget reports target vs achieved; an unreachable one fails with how fast the smallest model runs', async ({ page }) => {

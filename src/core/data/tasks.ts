@@ -15,6 +15,9 @@ import { Rng } from '../train/rng';
 export const TASKS = ['shapes', 'mask-to-face', 'face-to-cartoon', 'unpaired'] as const;
 export type TaskName = (typeof TASKS)[number];
 
+/** Each task in a word or two, as run names use it ("cartoon · macs 0.25 · 07:43"). */
+export const TASK_SHORT_NAMES: Record<TaskName, string> = { shapes: 'shapes', 'mask-to-face': 'mask → face', 'face-to-cartoon': 'cartoon', unpaired: 'day → night' };
+
 export interface TaskData {
   /** paired: targets[i] belongs to inputs[i]; unpaired: two independent domains. */
   kind: 'paired' | 'unpaired';

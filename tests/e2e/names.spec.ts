@@ -1,0 +1,63 @@
+import { expect, test } from '@playwright/test';
+import { configure, usePreset } from './helpers';
+
+test.beforeEach(({}, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'names and pickers do not depend on the backend');
+});
+
+test('pickers keep their model when the list changes; runs and models are named from what they are and can be renamed', async ({ page }) => {
+  test.setTimeout(240_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto('/?backend=wasm');
+  const liveOriginal = page.getByTestId('live-original');
+  await expect(liveOriginal.locator('option:checked')).toHaveText('Face → cartoon base (shipped)');
+  // Storing the preset replaces the shipped entry by the stored copy: the pickers follow it (they used to go blank).
+  await usePreset(page, 'face-to-cartoon');
+  await expect(liveOriginal.locator('option:checked')).toHaveText('Face → cartoon base (shipped) (preset)');
+  await expect(page.getByTestId('bench-model-a').locator('option:checked')).toHaveText('Face → cartoon base (shipped) (preset)');
+  await liveOriginal.focus(); // the old refresh-on-focus path keeps it too
+  await expect(liveOriginal.locator('option:checked')).toHaveText('Face → cartoon base (shipped) (preset)');
+
+  // A quick run on a tiny model and 16-px data of the shapes task (a preset's run takes minutes here).
+  await page.getByLabel('Pairs').fill('12');
+  await page.getByLabel('Size', { exact: true }).fill('16');
+  await page.getByRole('button', { name: 'Generate dataset' }).click();
+  await expect(page.getByTestId('datasets').locator('li')).toHaveCount(2, { timeout: 60_000 });
+  await page.getByLabel('Width (ngf)').fill('4');
+  await page.getByLabel('Blocks / depth').fill('1');
+  await page.getByRole('button', { name: 'Add zoo model' }).click();
+  await expect(page.getByTestId('models').locator('li')).toHaveCount(2, { timeout: 60_000 });
+  await page.getByTestId('run-dataset').selectOption({ label: 'Shapes -> painting (12 x 16px)' });
+  await page.getByTestId('run-model').selectOption({ label: 'resnet ngf=4 depth=1' });
+  await page.getByLabel('Crop size').fill('16');
+  await configure(page, 0, 2, 10);
+  await page.getByTestId('run-time').fill('');
+  await page.getByRole('button', { name: 'Compress' }).click();
+  const run = page.getByTestId('run').first();
+  await expect(run).toHaveAttribute('data-status', 'done', { timeout: 180_000 });
+  const name = run.getByTestId('name').first();
+  await expect(name).toHaveText(/^shapes · macs 0\.5 · \d\d:\d\d$/);
+  const runName = (await name.textContent())!;
+  // The student is in Live's compressed picker without a click, named as its run.
+  await expect(page.getByTestId('live-compressed').locator('option:checked')).toHaveText(`${runName} (student)`);
+
+  await run.getByTestId('rename').first().click();
+  await run.getByTestId('rename-input').fill('  ');
+  await run.getByTestId('rename-input').press('Enter');
+  await expect(run.getByRole('alert')).toHaveText('A name cannot be empty');
+  await run.getByTestId('rename-input').fill('my shapes, 2 steps');
+  await run.getByTestId('rename-input').press('Enter');
+  await expect(run.getByTestId('name').first()).toHaveText('my shapes, 2 steps');
+  const student = page.getByTestId('models').locator('li', { hasText: `${runName} (student` });
+  await student.getByTestId('rename').click();
+  // While edited, the line shows a field instead of the name.
+  const field = page.getByTestId('models').getByTestId('rename-input');
+  await field.fill('shapes for the demo');
+  await field.press('Enter');
+  await expect(page.getByTestId('live-compressed').locator('option:checked')).toHaveText('shapes for the demo (student)');
+  await page.reload();
+  await expect(page.getByTestId('run').first().getByTestId('name').first()).toHaveText('my shapes, 2 steps');
+  await expect(page.getByTestId('models')).toContainText('shapes for the demo (student');
+  expect(errors).toEqual([]);
+});
