@@ -4,14 +4,21 @@ import { PRESETS, type PresetTask } from '../../src/core/models/presets';
 /** Opens the studio (with `query`, e.g. backend=wasm) and adds 12 16-px pairs and a tiny ResNet. */
 export async function prepare(page: Page, query: string) {
   await page.goto(`/?${query}`);
+  await addTinyDataAndModel(page, 0);
+}
+
+/** Adds 12 16-px pairs of the shapes task and a tiny ResNet to a studio holding `stored` of each, and picks them. */
+export async function addTinyDataAndModel(page: Page, stored: number) {
   await page.getByLabel('Pairs').fill('12');
   await page.getByLabel('Size', { exact: true }).fill('16');
   await page.getByRole('button', { name: 'Generate dataset' }).click();
-  await expect(page.getByTestId('datasets').locator('li')).toHaveCount(1, { timeout: 60_000 });
+  await expect(page.getByTestId('datasets').locator('li')).toHaveCount(stored + 1, { timeout: 60_000 });
   await page.getByLabel('Width (ngf)').fill('4');
   await page.getByLabel('Blocks / depth').fill('1');
   await page.getByRole('button', { name: 'Add zoo model' }).click();
-  await expect(page.getByTestId('models').locator('li')).toHaveCount(1, { timeout: 60_000 });
+  await expect(page.getByTestId('models').locator('li')).toHaveCount(stored + 1, { timeout: 60_000 });
+  await page.getByTestId('run-dataset').selectOption({ label: 'Shapes -> painting (12 x 16px)' });
+  await page.getByTestId('run-model').selectOption({ label: 'resnet ngf=4 depth=1' });
   await page.getByLabel('Crop size').fill('16');
 }
 

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { configure, usePreset } from './helpers';
+import { addTinyDataAndModel, configure, usePreset } from './helpers';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'names and pickers do not depend on the backend');
@@ -20,17 +20,7 @@ test('pickers keep their model when the list changes; runs and models are named 
   await expect(liveOriginal.locator('option:checked')).toHaveText('Face → cartoon base (shipped) (preset)');
 
   // A quick run on a tiny model and 16-px data of the shapes task (a preset's run takes minutes here).
-  await page.getByLabel('Pairs').fill('12');
-  await page.getByLabel('Size', { exact: true }).fill('16');
-  await page.getByRole('button', { name: 'Generate dataset' }).click();
-  await expect(page.getByTestId('datasets').locator('li')).toHaveCount(2, { timeout: 60_000 });
-  await page.getByLabel('Width (ngf)').fill('4');
-  await page.getByLabel('Blocks / depth').fill('1');
-  await page.getByRole('button', { name: 'Add zoo model' }).click();
-  await expect(page.getByTestId('models').locator('li')).toHaveCount(2, { timeout: 60_000 });
-  await page.getByTestId('run-dataset').selectOption({ label: 'Shapes -> painting (12 x 16px)' });
-  await page.getByTestId('run-model').selectOption({ label: 'resnet ngf=4 depth=1' });
-  await page.getByLabel('Crop size').fill('16');
+  await addTinyDataAndModel(page, 1);
   await configure(page, 0, 2, 10);
   await page.getByTestId('run-time').fill('');
   await page.getByRole('button', { name: 'Compress' }).click();
