@@ -49,5 +49,21 @@ test('pickers keep their model when the list changes; runs and models are named 
   await page.reload();
   await expect(page.getByTestId('run').first().getByTestId('name').first()).toHaveText('my shapes, 2 steps');
   await expect(page.getByTestId('models')).toContainText('shapes for the demo (student');
+
+  // Benchmark of the original next to its student: a speed-up column and a legend naming both.
+  await page.getByTestId('bench-model-a').selectOption({ label: 'resnet ngf=4 depth=1 (zoo)' });
+  await page.getByTestId('bench-model-b').selectOption({ label: 'shapes for the demo (student)' });
+  await page.getByTestId('bench-size').fill('16');
+  await page.getByTestId('bench-runs').fill('2');
+  for (const id of ['webgpu', 'wasm', 'wasm-1', 'ort', 'ort-1', 'webgl', 'cpu']) {
+    const box = page.getByTestId(`bench-backend-${id}`);
+    if (await box.count()) await box.setChecked(id === 'wasm');
+  }
+  await page.getByRole('button', { name: 'Run benchmark' }).click();
+  await expect(page.getByTestId('bench-row')).toHaveCount(2, { timeout: 60_000 });
+  await expect(page.getByTestId('bench-speedup').nth(0)).toHaveText('');
+  await expect(page.getByTestId('bench-speedup').nth(1)).toHaveText(/^\d+\.\d\dx$/);
+  await expect(page.getByTestId('bench-legend')).toContainText('resnet ngf=4 depth=1 (zoo)');
+  await expect(page.getByTestId('bench-legend')).toContainText('shapes for the demo (student)');
   expect(errors).toEqual([]);
 });
