@@ -5,14 +5,15 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend } from '../core/backend';
 import { readChannelGraph } from '../core/graph/channel-graph';
-import { defaultHeldOut, ImageDataset, parseRange, rangeWidth, trainingSets } from '../core/data/dataset';
-import { TRAIN_RECIPE } from '../core/compress/spec';
+import { ImageDataset, parseRange, rangeWidth, trainingSets } from '../core/data/dataset';
+import { defaultHeldOut } from '../core/data/split';
+import { parseRunSpec, TRAIN_RECIPE } from '../core/compress/spec';
 import type { ExportFormat } from '../core/io/formats';
 import { fastestBatch, stepsForTime } from '../core/train/run-size';
 import { timedTrainingThroughput } from '../core/train/throughput';
 import { formatMovement, weightMovement } from '../core/measure/movement';
 import { DEFAULT_SPEC, PipelineStopped, readRunMeta, runPipeline, type PipelineResult, type Progress, type RunReport, type RunSpec } from '../core/compress/pipeline';
-import { parseBudget } from '../core/compress/prune';
+import { parseBudget } from '../core/compress/budget';
 import { formatCount } from '../core/measure/cost';
 import { measureLatency } from '../core/measure/latency';
 import { predictAll, quality } from '../core/measure/quality';
@@ -140,15 +141,15 @@ async function specFrom(values: Values, task: RunSpec['task']): Promise<RunSpec>
     const text = await fs.readFile(values.spec, 'utf8').catch(() => {
       throw new Error(`Cannot read the run spec '${values.spec}'`);
     });
-    let json: Partial<RunSpec>;
+    let json: Partial<RunSpec> & { spec?: Partial<RunSpec> };
     try {
       json = JSON.parse(text);
     } catch (e) {
       throw new Error(`Run spec '${values.spec}' is not valid JSON (${(e as Error).message})`);
     }
-    const unknown = Object.keys(json).filter((k) => !(k in DEFAULT_SPEC));
-    if (unknown.length) throw new Error(`Run spec '${values.spec}' has unknown keys: ${unknown.join(', ')}`);
-    base = { ...base, ...json, task, steps: { ...base.steps, ...json.steps }, lr: { ...base.lr, ...json.lr }, loss: { ...base.loss, ...json.loss } };
+    // A run's report.json carries the whole spec it ran with: running it again reproduces the run.
+    if (json && typeof json === 'object' && 'spec' in json && 'macs' in json) json = json.spec!;
+    base = parseRunSpec({ ...base, ...json, task, steps: { ...base.steps, ...json.steps }, lr: { ...base.lr, ...json.lr }, loss: { ...base.loss, ...json.loss } }, `Run spec '${values.spec}'`);
   }
   const steps = { ...base.steps };
   if (values.steps) {
@@ -168,7 +169,7 @@ async function specFrom(values: Values, task: RunSpec['task']): Promise<RunSpec>
   const selection = values.selection ?? base.selection;
   if (selection !== 'importance' && selection !== 'magnitude') throw new UsageError(`--selection must be importance or magnitude, got '${selection}'`);
   const teacherCache = values['teacher-cache'] === '0' ? 0 : int(values, 'teacher-cache', base.teacherCache)!;
-  return {
+  return parseRunSpec({
     ...base,
     size: int(values, 'size', base.size)!,
     inputRange: values['input-range'] ? parseRange(values['input-range']) : parseRange(base.inputRange),
@@ -186,7 +187,7 @@ async function specFrom(values: Values, task: RunSpec['task']): Promise<RunSpec>
     compensate: values.compensate === undefined ? base.compensate : yesNo(values.compensate, 'compensate'),
     teacherCache,
     jitter: values.jitter === undefined ? base.jitter : num(values, 'jitter', 0),
-  };
+  }, 'The options given');
 }
 
 /** `--batch auto` and `--time S`: the batch this backend trains fastest, and the steps that fit the time. */

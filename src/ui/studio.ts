@@ -9,7 +9,7 @@ import { PRESETS, type Preset } from '../core/models/presets';
 import { TASK_SHORT_NAMES, type TaskName } from '../core/data/tasks';
 import type { BackendInfo, BackendName } from '../core/backend/describe';
 import type { ProbeResult } from '../core/backend/choice';
-import { DEFAULT_SPEC, type RunSpec } from '../core/compress/spec';
+import { DEFAULT_SPEC, parseRunSpec, type RunSpec } from '../core/compress/spec';
 import { announceChange } from '../store/changes';
 import { newId, openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, type StudioDB } from '../store/db';
 
@@ -29,7 +29,7 @@ export async function createRun(name: string, datasetId: string, modelId: string
   const run: RunRecord = {
     id: newId('run'),
     name,
-    spec: { ...DEFAULT_SPEC, ...spec, steps: { ...DEFAULT_SPEC.steps, ...spec.steps }, loss: { ...DEFAULT_SPEC.loss, ...spec.loss } },
+    spec: parseRunSpec({ ...DEFAULT_SPEC, ...spec, steps: { ...DEFAULT_SPEC.steps, ...spec.steps }, loss: { ...DEFAULT_SPEC.loss, ...spec.loss } }, 'The form'),
     datasetId,
     modelId,
     status: 'queued',

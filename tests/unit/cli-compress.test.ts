@@ -57,6 +57,32 @@ describe('alap train / compress', () => {
     expect(student.countParams()).toBe(report.params.after);
   });
 
+  it('a report carries the spec, seed and versions; --spec report.json runs it again to the same weights', () => {
+    const first = path.join(work, 'reproduced-a');
+    const r = alap('compress', '--model', base, '--data', `${data}/inputs`, '--targets', `${data}/targets`, '--out', first, '--steps', 'condense=2,distill=3', '--seed', '7', '--batch', '2', ...COMMON);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(first, 'report.json'), 'utf8'));
+    expect(report.spec).toMatchObject({ seed: 7, batchSize: 2, size: 16, budget: 'macs=0.5', steps: { condense: 2, distill: 3 } });
+    expect(report.versions.alap).toBe(JSON.parse(readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')).version);
+    expect(report.versions.tfjs).toBe(tf.version.tfjs);
+    // Only the data, model and output are given: everything else comes from the report.
+    const again = path.join(work, 'reproduced-b');
+    const r2 = alap('compress', '--model', base, '--data', `${data}/inputs`, '--targets', `${data}/targets`, '--out', again, '--held-out', '2', '--spec', path.join(first, 'report.json'));
+    expect(r2.stderr).not.toMatch(/alap:/);
+    expect(r2.code).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(again, 'report.json'), 'utf8')).spec).toEqual(report.spec);
+    expect(Buffer.compare(readFileSync(path.join(first, 'weights.bin')), readFileSync(path.join(again, 'weights.bin')))).toBe(0);
+  });
+
+  it('a run spec file with wrong fields is refused, naming each of them', () => {
+    const spec = path.join(work, 'bad-spec.json');
+    writeFileSync(spec, JSON.stringify({ steps: { distill: -1 }, teacher: 'best', budgett: 'macs=0.5' }));
+    const r = alap('compress', '--model', base, '--data', `${data}/inputs`, '--targets', `${data}/targets`, '--out', path.join(work, 'never-bad-spec'), '--spec', spec);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`alap: Run spec '${spec}' is not a valid run spec: steps.distill must be at least 0 (got -1); teacher: must be one of condensed, original; unknown key 'budgett'`);
+    expect(existsSync(path.join(work, 'never-bad-spec'))).toBe(false);
+  });
+
   it('compress takes an ONNX model and writes ONNX with --format onnx (a README says how to run it)', () => {
     const onnxIn = path.join(work, 'base-onnx');
     expect(alap('convert', base, '--to', 'onnx', '--out', onnxIn).code).toBe(0);
@@ -179,7 +205,7 @@ describe('compress rejects bad input with one sentence', () => {
   it('a run spec with unknown keys, and an unsupported model before any data is read', async () => {
     const specFile = path.join(work, 'run.json');
     writeFileSync(specFile, JSON.stringify({ size: 16, sparsty: 3 }));
-    bad(alap('compress', '--model', base, '--data', `${data}/inputs`, '--out', path.join(work, 'x'), '--spec', specFile), /^alap: Run spec '.*run.json' has unknown keys: sparsty$/);
+    bad(alap('compress', '--model', base, '--data', `${data}/inputs`, '--out', path.join(work, 'x'), '--spec', specFile), /^alap: Run spec '.*run.json' is not a valid run spec: unknown key 'sparsty'$/);
     const dense = path.join(work, 'dense-model');
     mkdirSync(dense);
     const input = tf.input({ shape: [16, 16, 3] });

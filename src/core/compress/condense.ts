@@ -8,7 +8,8 @@
  */
 import type { ChannelGraph } from '../graph/channel-graph';
 import { modelCost } from '../measure/cost';
-import { groupMacs, groupNorms, MIN_LAYER_SHARE, scaleGroups, type Budget } from './prune';
+import { groupMacs, groupNorms, MIN_LAYER_SHARE, scaleGroups } from './prune';
+import type { Budget } from './budget';
 
 export class GroupSparsity {
   /** Per group: the multiplier on tau (0 for pinned groups). */

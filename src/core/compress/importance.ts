@@ -13,7 +13,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { readChannelGraph, type ChannelGraph } from '../graph/channel-graph';
 import { cloneModel } from '../io/model-files';
-import { CostTracker, effective, eachChannelWeight, MIN_LAYER_SHARE, smallestMacsShare, unreachableBudget, zeroGroups, type Budget, type Selection } from './prune';
+import { CostTracker, effective, eachChannelWeight, MIN_LAYER_SHARE, smallestMacsShare, unreachableBudget, zeroGroups, type Selection } from './prune';
+import type { Budget } from './budget';
 
 export interface SensitivityOptions {
   /** Random output projections (backward passes) to average. */

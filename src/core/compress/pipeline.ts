@@ -27,12 +27,14 @@ import { lrFactor, setLearningRate, WeightEma } from '../train/schedule';
 import { stepsForTime, type ThroughputMeasurer } from '../train/run-size';
 import { timedTrainingThroughput } from '../train/throughput';
 import { GroupSparsity } from './condense';
-import { DEFAULT_SPEC, SPEC_BEFORE_FIELDS, type RunSpec, type TrainingStage } from './spec';
+import { DEFAULT_SPEC, parseRunSpec, SPEC_BEFORE_FIELDS, type RunSpec, type TrainingStage } from './spec';
+import { version as alapVersion } from '../../../package.json';
 
 export { DEFAULT_SPEC, type RunSpec, type TrainingStage };
 import { createAdapters, featureLayers, featureLoss, TeacherPool, withFeatures } from './distill';
 import { importanceOrder, selectByImportance } from './importance';
-import { parseBudget, pruneModel, scaleGroups, selectGroups, type Budget } from './prune';
+import { parseBudget, type Budget } from './budget';
+import { pruneModel, scaleGroups, selectGroups } from './prune';
 import { refitConvolutions } from './refit';
 import { selectForFps, type FpsTry } from './fps-budget';
 
@@ -74,6 +76,10 @@ export interface Samples {
 }
 
 export interface RunReport {
+  /** The spec the run ran with (seed included): `alap compress --spec report.json` runs it again. */
+  spec: RunSpec;
+  /** Versions of alap and tfjs that made it. */
+  versions: { alap: string; tfjs: string };
   backend: string;
   device: string;
   size: [number, number];
@@ -266,7 +272,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         meta: opts.meta ?? {},
       };
   // Runs stored before a spec field existed keep the behaviour they started with.
-  const spec: RunSpec = { ...DEFAULT_SPEC, ...(saved && SPEC_BEFORE_FIELDS), ...state.spec };
+  const spec = parseRunSpec({ ...DEFAULT_SPEC, ...(saved && SPEC_BEFORE_FIELDS), ...state.spec }, saved ? 'The stored run' : 'The run');
   // The spec's budget, parsed once (rounds() reads it at every step).
   const specBudget: Budget | null = spec.budget ? parseBudget(spec.budget) : null;
   const rng = new Rng(state.rng);
@@ -724,6 +730,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const inputs = opts.test.inputs;
     const [fromOriginal, fromStudent] = [predictAll(original, inputs), predictAll(student, inputs)];
     const report: RunReport = {
+      spec,
+      versions: { alap: alapVersion, tfjs: tf.version.tfjs },
       backend: opts.backend,
       device: opts.device,
       size,

@@ -1,6 +1,12 @@
-/** The run spec of a compression run: plain JSON, no tfjs (the page builds it too). */
+/**
+ * The run spec of a compression run: plain JSON, no tfjs (the page builds it too), validated once
+ * by one schema wherever a spec enters: the CLI's options and --spec file, the studio's form, a
+ * stored run or checkpoint being resumed.
+ */
+import * as v from 'valibot';
 import type { InputRange } from '../data/dataset';
 import type { LrSchedule } from '../train/schedule';
+import { parseBudget } from './budget';
 
 export type TrainingStage = 'train' | 'condense' | 'distill';
 
@@ -133,3 +139,65 @@ export const TRAIN_RECIPE: Pick<RunSpec, 'batchSize' | 'schedule' | 'beta1' | 'e
   // L1 + 0.2 SSIM to the targets, as the shipped bases were trained.
   loss: { ...DEFAULT_SPEC.loss, ssim: 0.2 },
 };
+
+const count = (min: number) => v.pipe(v.number(), v.integer(`must be a whole number`), v.minValue(min, `must be at least ${min}`));
+const amount = v.pipe(v.number(), v.finite('must be a finite number'), v.minValue(0, 'must be at least 0'));
+const fraction = v.pipe(v.number(), v.minValue(0, 'must be at least 0'), v.maxValue(1, 'must be at most 1'));
+const perStage = (item: typeof amount | ReturnType<typeof count>) => v.strictObject({ train: item, condense: item, distill: item });
+const oneOf = <const T extends string[]>(...options: T) => v.picklist(options, `must be one of ${options.join(', ')}`);
+
+/** Every field of RunSpec with its valid values; unknown keys are refused (a typo must not pass silently). */
+export const RUN_SPEC_SCHEMA = v.strictObject({
+  task: oneOf('compress', 'train'),
+  size: count(8),
+  inputRange: oneOf('-1,1', '0,1', '0,255'),
+  seed: count(0),
+  batchSize: count(1),
+  steps: perStage(count(0)),
+  lr: perStage(amount),
+  schedule: v.strictObject({ warmup: fraction, decay: oneOf('constant', 'cosine') }),
+  beta1: v.pipe(v.number(), v.minValue(0, 'must be at least 0'), v.maxValue(0.999999, 'must be below 1')),
+  ema: v.pipe(v.number(), v.minValue(0, 'must be at least 0'), v.maxValue(0.999999, 'must be below 1')),
+  condensation: oneOf('decay', 'prox'),
+  sparsity: amount,
+  condenseToBudget: v.boolean('must be true or false'),
+  budget: v.nullable(
+    v.pipe(
+      v.string(),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        try {
+          parseBudget(dataset.value);
+        } catch (e) {
+          addIssue({ message: (e as Error).message });
+        }
+      }),
+    ),
+  ),
+  teacher: oneOf('condensed', 'original'),
+  selection: oneOf('importance', 'magnitude'),
+  compensate: v.boolean('must be true or false'),
+  pruneRounds: count(1),
+  teacherCache: count(0),
+  time: v.nullable(v.pipe(v.number(), v.minValue(1, 'must be at least 1 second'))),
+  loss: v.strictObject({ output: amount, ssim: amount, feature: amount, groundTruth: amount, adversarial: amount }),
+  flip: v.boolean('must be true or false'),
+  jitter: amount,
+  checkpointEvery: count(1),
+  sampleEvery: count(0),
+  latencyRuns: count(1),
+});
+
+/** `input` as a RunSpec, or one error naming `source` and every field that is wrong. */
+export function parseRunSpec(input: unknown, source: string): RunSpec {
+  const result = v.safeParse(RUN_SPEC_SCHEMA, input);
+  if (result.success) return result.output;
+  const problems = result.issues.map((issue) => {
+    const path = v.getDotPath(issue);
+    if (issue.type === 'strict_object' && issue.expected === 'never') return `unknown key '${path}'`;
+    if (issue.kind === 'schema' && issue.received === 'undefined') return `${path} is missing`;
+    if (issue.kind === 'schema' || issue.type === 'raw_check') return `${path ?? 'the spec'}: ${issue.message}`;
+    return `${path} ${issue.message} (got ${JSON.stringify(issue.input)})`;
+  });
+  throw new Error(`${source} is not a valid run spec: ${problems.join('; ')}`);
+}
