@@ -8,7 +8,8 @@
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend, type BackendInfo, type BackendName } from '../src/core/backend';
-import { defaultHeldOut, rangeWidth, trainingSets, type RawImage } from '../src/core/data/dataset';
+import { rangeWidth, trainingSets, type RawImage } from '../src/core/data/dataset';
+import { defaultHeldOut } from '../src/core/data/split';
 import { cartoonize } from '../src/core/data/cartoon';
 import { centreSquare } from '../src/core/data/photo-augment';
 import { timedTrainingThroughput } from '../src/core/train/throughput';

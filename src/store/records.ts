@@ -3,7 +3,8 @@
  * runs. Used by the pipeline worker and the pages (browser only).
  */
 import * as tf from '@tensorflow/tfjs';
-import { defaultHeldOut, type RawImage } from '../core/data/dataset';
+import type { RawImage } from '../core/data/dataset';
+import { defaultHeldOut } from '../core/data/split';
 import { checkImageSize } from '../core/data/image-header';
 import { loadModelFromFiles, saveModelToFiles } from '../core/io/model-files';
 import { announceChange } from './changes';

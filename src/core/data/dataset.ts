@@ -121,11 +121,6 @@ export class ImageDataset {
   }
 }
 
-/** The held-out images of a dataset of `n`: a tenth, at least 1 and at most 8 (a fixed split). */
-export function defaultHeldOut(n: number): number {
-  return Math.min(8, Math.max(1, Math.round(n / 10)));
-}
-
 export interface TrainingSetOptions {
   /** Crop size the model trains and is evaluated at. */
   size: number;
