@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { benchOnly } from './helpers';
 
 /**
  * auto = measured. In the wasm project Chromium has no WebGPU; in the webgpu project its only
@@ -44,10 +45,7 @@ test('auto measures the backends once per device, chooses by the figures and say
   // The benchmark shows what auto would choose for each measured model, next to the measured rows.
   await page.getByTestId('bench-size').fill('64');
   await page.getByTestId('bench-runs').fill('1');
-  for (const id of ['webgpu', 'wasm', 'wasm-1', 'ort', 'ort-1', 'webgl', 'cpu']) {
-    const box = page.getByTestId(`bench-backend-${id}`);
-    if (await box.count()) await box.setChecked(id === 'wasm');
-  }
+  await benchOnly(page, 'wasm');
   await page.getByRole('button', { name: 'Run benchmark' }).click();
   await expect(page.getByTestId('bench-auto')).toContainText(/Auto \(Live\) would run Face → cartoon base \(shipped\) at 64 px on wasm: predicted wasm [\d.]+ ms/, { timeout: 120_000 });
 

@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { benchOnly } from './helpers';
 import { screenshot } from './screenshot';
 
 test('the benchmark measures the shipped cartoon model on this backend, keeps the result, and profiles its layers', async ({ page }, testInfo) => {
@@ -9,10 +10,7 @@ test('the benchmark measures the shipped cartoon model on this backend, keeps th
   await page.getByTestId('bench-size').fill('64');
   await page.getByTestId('bench-runs').fill('3');
   // Only this project's backend (the others are measured in their own projects).
-  for (const id of ['webgpu', 'wasm', 'wasm-1', 'ort', 'ort-1', 'webgl', 'cpu']) {
-    const box = page.getByTestId(`bench-backend-${id}`);
-    if (await box.count()) await box.setChecked(id === backend);
-  }
+  await benchOnly(page, backend);
   await page.getByRole('button', { name: 'Run benchmark' }).click();
   const row = page.getByTestId('bench-row');
   await expect(row).toHaveCount(1, { timeout: backend === 'webgpu' ? 240_000 : 150_000 });

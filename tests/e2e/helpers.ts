@@ -30,10 +30,20 @@ export async function configure(page: Page, condense: number, distill: number, c
   await page.getByTestId('run-budget').fill('macs=0.5');
 }
 
-/** Loads a preset with 12 generated images and waits until its shipped model is stored. */
+/** Loads a preset with 12 generated images and waits until it is loaded and the form is set from it. */
 export async function usePreset(page: Page, task: PresetTask) {
   await page.getByTestId('preset-task').selectOption(task);
   await page.getByTestId('preset-images').fill('12');
   await page.getByRole('button', { name: 'Use preset' }).click();
   await expect(page.getByTestId('models')).toContainText(`${PRESETS[task].label} base (shipped)`, { timeout: 60_000 });
+  // The model shows as soon as it is stored; the data follows, then the form takes the preset's settings.
+  await expect(page.locator('section[aria-label="Studio"] .busy')).toHaveCount(0, { timeout: 60_000 });
+}
+
+/** Checks only the Benchmark's backend `id` (webgpu, wasm, wasm-1, ort, ort-1, webgl, cpu). */
+export async function benchOnly(page: Page, id: string) {
+  for (const other of ['webgpu', 'wasm', 'wasm-1', 'ort', 'ort-1', 'webgl', 'cpu']) {
+    const box = page.getByTestId(`bench-backend-${other}`);
+    if (await box.count()) await box.setChecked(other === id);
+  }
 }

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { usePreset } from './helpers';
+import { usePreset, benchOnly } from './helpers';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'offline behaviour does not depend on the backend');
@@ -32,11 +32,9 @@ test('after one visit the app works offline: a preset compression and a benchmar
 
   await page.getByTestId('bench-size').fill('64');
   await page.getByTestId('bench-runs').fill('3');
-  for (const id of ['webgpu', 'wasm-1', 'webgl', 'cpu']) {
-    const box = page.getByTestId(`bench-backend-${id}`);
-    if (await box.count()) await box.setChecked(false);
-  }
-  await page.getByTestId('bench-backend-wasm').setChecked(true);
+  // One model (the new student is offered side by side by default) on tfjs-wasm only.
+  await page.getByTestId('bench-model-b').selectOption('');
+  await benchOnly(page, 'wasm');
   await page.getByRole('button', { name: 'Run benchmark' }).click();
   await expect(page.getByTestId('bench-row')).toHaveCount(1, { timeout: 60_000 });
   expect(Number(await page.getByTestId('bench-fps').textContent())).toBeGreaterThan(0);
