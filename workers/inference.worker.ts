@@ -7,8 +7,8 @@
  */
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
-import { gpuAdapterName, initBackend, type BackendInfo, type BackendName } from '../src/core/backend';
-import { probeKey, type ProbeResult } from '../src/core/backend/choice';
+import { initBackend, type BackendInfo, type BackendName } from '../src/core/backend';
+import { browserProbeKey, type ProbeResult } from '../src/core/backend/choice';
 import { probeBackends } from '../src/core/backend/probe';
 import { fromBytes, toBytes, type InputRange } from '../src/core/data/dataset';
 import { readChannelGraph } from '../src/core/graph/channel-graph';
@@ -76,24 +76,17 @@ const api = {
   },
 
   /**
-   * This device's backend probe: the stored one for this device and browser, else (or when
-   * `mode` is 'measure') measured now and stored. 'stored' only reads (null when there is none).
-   * Run it in a worker of its own: it leaves the worker on whichever backend it measured last.
+   * Measures this device's backends and stores the figures for this device and browser (the page
+   * reads them back itself). Run it in a worker of its own: it leaves the worker on whichever
+   * backend it measured last.
    */
-  async probeBackends(mode: 'stored' | 'stored-or-measure' | 'measure'): Promise<(ProbeResult & { stored: boolean; storeError?: string }) | null> {
-    const key = probeKey({ userAgent: navigator.userAgent, cores: navigator.hardwareConcurrency, isolated: crossOriginIsolated, adapter: await gpuAdapterName() });
+  async measureBackends(): Promise<ProbeResult & { storeError?: string }> {
+    const key = await browserProbeKey();
+    const probe = await probeBackends({ candidates: ['wasm', 'webgpu'], fallback: 'cpu', key, wasmPaths: WASM_PATHS });
     const db = await openStudioDB();
-    try {
-      const stored = mode === 'measure' ? undefined : await db.get('probes', key);
-      if (stored) return { ...stored, stored: true };
-      if (mode === 'stored') return null;
-      const probe = await probeBackends({ candidates: ['wasm', 'webgpu'], fallback: 'cpu', key, wasmPaths: WASM_PATHS });
-      // A probe that cannot be stored (full disk) is still used now; the next visit measures again.
-      const storeError = await db.put('probes', probe).then(() => undefined, (e: Error) => e.message);
-      return { ...probe, stored: false, storeError };
-    } finally {
-      db.close();
-    }
+    // A probe that cannot be stored (full disk) is still used now; the next visit measures again.
+    const storeError = await db.put('probes', probe).then(() => undefined, (e: Error) => e.message).finally(() => db.close());
+    return { ...probe, storeError };
   },
 
   /** MACs of one frame through each of the loaded models `keys` at size x size, summed. */

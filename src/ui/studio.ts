@@ -8,7 +8,7 @@ import type { InferenceApi, ModelSource } from '../../workers/inference.worker';
 import { PRESETS, type Preset } from '../core/models/presets';
 import { TASK_SHORT_NAMES, type TaskName } from '../core/data/tasks';
 import type { BackendInfo, BackendName } from '../core/backend/describe';
-import type { ProbeResult } from '../core/backend/choice';
+import { browserProbeKey, type ProbeResult } from '../core/backend/choice';
 import { DEFAULT_SPEC, parseRunSpec, type RunSpec } from '../core/compress/spec';
 import { announceChange } from '../store/changes';
 import { newId, openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, type StudioDB } from '../store/db';
@@ -112,16 +112,23 @@ function inferenceWorker(): InferenceWorker {
   return { api: Comlink.wrap<InferenceApi>(worker), worker };
 }
 
-/** This device's backend probe (stored, or measured in a worker of its own: see InferenceApi.probeBackends). */
-export async function backendProbe(mode: Parameters<InferenceApi['probeBackends']>[0]): Promise<StoredProbe | null> {
+export type StoredProbe = ProbeResult & { stored: boolean; storeError?: string };
+
+/** This device and browser's stored probe figures, or null (read here: no worker needed). */
+export async function storedProbe(): Promise<StoredProbe | null> {
+  const probe = await (await db()).get('probes', await browserProbeKey());
+  return probe ? { ...probe, stored: true } : null;
+}
+
+/** Measures this device's backends in a worker of its own (see InferenceApi.measureBackends), which stores them. */
+export async function measureBackends(): Promise<StoredProbe> {
   const { api, worker } = inferenceWorker();
   try {
-    return await api.probeBackends(mode);
+    return { ...(await api.measureBackends()), stored: false };
   } finally {
     worker.terminate();
   }
 }
-export type StoredProbe = ProbeResult & { stored: boolean; storeError?: string };
 
 /** An inference worker on `backend` with `models` loaded under their keys; terminated if that fails. */
 export async function openInferenceWorker(backend: BackendName, models: { key: string; source: ModelSource }[], wasmThreads?: number, why?: string): Promise<InferenceWorker & { info: BackendInfo }> {

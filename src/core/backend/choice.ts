@@ -57,6 +57,16 @@ export function probeKey(d: { userAgent: string; cores: number; isolated: boolea
   return [d.userAgent, `${d.cores} cores`, d.isolated ? 'isolated' : 'not isolated', d.adapter ?? 'no GPU adapter'].join(' | ');
 }
 
+type AdapterInfo = { vendor?: string; architecture?: string; device?: string; description?: string };
+
+/** This browser's probe key (page or worker: the same answer), asking WebGPU for its adapter's name without starting a backend. */
+export async function browserProbeKey(): Promise<string> {
+  const gpu = (navigator as { gpu?: { requestAdapter(o: object): Promise<{ info?: AdapterInfo } | null> } }).gpu;
+  const info = (await gpu?.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null))?.info;
+  const adapter = info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter' : undefined;
+  return probeKey({ userAgent: navigator.userAgent, cores: navigator.hardwareConcurrency, isolated: crossOriginIsolated, adapter });
+}
+
 /** A probe figure for people: "9.1 ms", "4,512 ms"; "—" where it was not measured. */
 export const formatMs = (t: number | undefined) => (t == null ? '—' : t >= 100 ? `${Math.round(t).toLocaleString('en')} ms` : `${t.toFixed(1)} ms`);
 const ms = formatMs;
@@ -96,15 +106,13 @@ export function chooseBackend(probe: ProbeResult, job: BackendJob): BackendChoic
   if (!estimates.length) return { name: 'wasm', reason: 'no backend has probe figures here: wasm, the CPU path that needs no GPU', estimates };
   const best = estimates[0];
   const unit = job.kind === 'training' ? 'per training step' : `per frame at ${(job.macs / 1e9).toFixed(2)} GMACs`;
-  const others = [
-    ...estimates.slice(1).map((e) => `${e.name} ${ms(e.ms)}${probe.backends.find((f) => f.name === e.name)?.software ? ' (software adapter)' : ''}`),
-    ...probe.backends.map(note).filter(Boolean),
-  ];
+  const software = (name: BackendName) => probe.backends.find((f) => f.name === name)?.software;
+  const others = [...estimates.slice(1).map((e) => `${e.name} ${ms(e.ms)}${software(e.name) ? ' (software adapter)' : ''}`), ...probe.backends.map(note).filter(Boolean)];
   const what = job.kind === 'training' ? 'measured' : 'predicted from the probe';
-  const software = probe.backends.find((f) => f.name === best.name)?.software ? ' — a software adapter, chosen only because it measured faster' : '';
+  const bestSoftware = software(best.name) ? ' — a software adapter, chosen only because it measured faster' : '';
   return {
     name: best.name,
-    reason: `fastest ${what} here: ${best.name} ${ms(best.ms)} ${unit}${software}${others.length ? ` (${others.join('; ')})` : ''}`,
+    reason: `fastest ${what} here: ${best.name} ${ms(best.ms)} ${unit}${bestSoftware}${others.length ? ` (${others.join('; ')})` : ''}`,
     estimates,
   };
 }

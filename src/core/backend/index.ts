@@ -92,13 +92,6 @@ async function prepare(name: BackendName, opts: BackendOptions): Promise<string 
   return null;
 }
 
-/** The GPU adapter's name without starting a backend (part of the probe's device key), or undefined. */
-export async function gpuAdapterName(): Promise<string | undefined> {
-  const gpu = nav()?.gpu as { requestAdapter(o: object): Promise<GPUAdapterLike | null> } | undefined;
-  const info = (await gpu?.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null))?.info;
-  return info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter' : undefined;
-}
-
 function adapterInfo(): BackendInfo['adapter'] {
   const info = heldAdapter?.info;
   if (!info) return undefined;
