@@ -47,3 +47,13 @@ export async function benchOnly(page: Page, id: string) {
     if (await box.count()) await box.setChecked(other === id);
   }
 }
+
+/** Live's worker keeps the same tensor count while `frames` more frames are shown (nothing leaks per frame). */
+export async function expectLiveTensorsFlat(page: Page, frames: number) {
+  const tensors = async () => Number(await page.getByTestId('live-tensors').textContent());
+  await expect.poll(tensors, { timeout: 30_000 }).toBeGreaterThan(0);
+  const early = await tensors();
+  const shown = Number(await page.getByTestId('live-shown').textContent());
+  await expect.poll(async () => Number(await page.getByTestId('live-shown').textContent()), { timeout: 60_000 }).toBeGreaterThan(shown + frames);
+  expect(await tensors()).toBe(early);
+}

@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { expectLiveTensorsFlat } from './helpers';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'the live path is the same on every backend');
@@ -36,10 +37,5 @@ test('the live demo runs on onnxruntime-web too (the ONNX export of the model), 
   });
   expect(pixels.lit).toBeGreaterThan(pixels.total / 4);
   // No tensor left behind per frame on this path either.
-  const tensors = async () => Number(await page.getByTestId('live-tensors').textContent());
-  await expect.poll(tensors, { timeout: 30_000 }).toBeGreaterThan(0);
-  const early = await tensors();
-  const shown = Number(await page.getByTestId('live-shown').textContent());
-  await expect.poll(async () => Number(await page.getByTestId('live-shown').textContent()), { timeout: 60_000 }).toBeGreaterThan(shown + 30);
-  expect(await tensors()).toBe(early);
+  await expectLiveTensorsFlat(page, 30);
 });

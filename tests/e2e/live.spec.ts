@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { expectLiveTensorsFlat } from './helpers';
 import { fakeCameraLaunchOptions } from './fake-camera';
 import { screenshot } from './screenshot';
 
@@ -28,12 +29,7 @@ test('webcam frames flow through the cartoon model; displayed FPS and inference 
   });
   expect(colours.width).toBe(64);
   expect(colours.colours).toBeGreaterThan(30);
-  const tensors = async () => Number(await page.getByTestId('live-tensors').textContent());
-  await expect.poll(tensors, { timeout: 30_000 }).toBeGreaterThan(0);
-  const early = await tensors();
-  const shown = Number(await page.getByTestId('live-shown').textContent());
-  await expect.poll(async () => Number(await page.getByTestId('live-shown').textContent()), { timeout: 60_000 }).toBeGreaterThan(shown + 40);
-  expect(await tensors()).toBe(early);
+  await expectLiveTensorsFlat(page, 40);
   await screenshot(page.locator('section[aria-label="Live demo"]'), 'live');
   await page.getByTestId('live-stop').click();
   await expect(page.getByTestId('live-stats')).toHaveCount(0);
