@@ -3,9 +3,11 @@
  * pipeline to run at --fps frames per second at --at px on this machine (wasm), written next to
  * the base in <out>/<task>-realtime/ with an info.json (budget, MACs, measured FPS, quality vs
  * its base, and for face -> cartoon vs the cartoon filter on held-out photos), so the Live demo
- * starts at real time before the user compresses anything.
+ * starts at real time before the user compresses anything. Frames are timed on one thread of
+ * tfjs-wasm, or with `--runtime onnxruntime` of onnxruntime-web wasm on the model's ONNX export
+ * (what Live runs when it measures faster).
  *
- *   npx tsx bench/realtime-students.ts [--only face-to-cartoon] [--fps 30] [--at 256]
+ *   npx tsx bench/realtime-students.ts [--only face-to-cartoon] [--fps 30] [--at 256] [--runtime tfjs|onnxruntime]
  *     [--condense 300] [--distill 1500] [--batch 8] [--lr 1e-3] [--photos scratch/photos]
  *     [--crops 3000] [--models public/models] [--out public/models]
  */
@@ -22,7 +24,8 @@ import { TRAIN_RECIPE } from '../src/core/compress/spec';
 import { MemoryCheckpointStore } from '../src/core/io/checkpoint';
 import { saveModelToFiles } from '../src/core/io/model-files';
 import { quantizeModelFiles } from '../src/core/io/quantize';
-import { measureLatency } from '../src/core/measure/latency';
+import { timedMeasurer, type LatencyMeasurer } from '../src/core/measure/latency';
+import { onnxLatencyMeasurer } from '../src/core/io/onnx-run';
 import { presetFor, PRESET_TASKS } from '../src/core/models/presets';
 import { log } from './common';
 import { readPhotoSources } from './fetch-photos';
@@ -44,6 +47,7 @@ const { values } = parseArgs({
     images: { type: 'string' },
     models: { type: 'string' },
     out: { type: 'string' },
+    runtime: { type: 'string' },
   },
 });
 const cfg = {
@@ -55,7 +59,10 @@ const cfg = {
   lr: Number(values.lr ?? 1e-3),
   crops: Number(values.crops ?? 3000),
   images: Number(values.images ?? 1000),
+  runtime: values.runtime ?? 'tfjs',
 };
+if (!['tfjs', 'onnxruntime'].includes(cfg.runtime)) throw new Error('--runtime is tfjs or onnxruntime');
+const measureLatency: LatencyMeasurer = cfg.runtime === 'onnxruntime' ? onnxLatencyMeasurer(1, 20) : timedMeasurer({ runs: 20 });
 const modelsDir = values.models ?? path.join('public', 'models');
 const outRoot = values.out ?? path.join('public', 'models');
 const command = `npx tsx bench/realtime-students.ts ${process.argv.slice(2).join(' ')}`.trim();
@@ -91,7 +98,6 @@ for (const task of values.only?.split(',') ?? PRESET_TASKS.filter((t) => t !== '
       lr: { ...DEFAULT_SPEC.lr, distill: cfg.lr },
       steps: { train: 0, condense: cfg.condense, distill: cfg.distill },
       loss: { ...DEFAULT_SPEC.loss, groundTruth: 1 },
-      latencyRuns: 10,
       checkpointEvery: 1e9,
       sampleEvery: 0,
     },
@@ -101,22 +107,25 @@ for (const task of values.only?.split(',') ?? PRESET_TASKS.filter((t) => t !== '
     store: new MemoryCheckpointStore(),
     backend: describeBackend(info),
     device: 'bench',
+    measureLatency,
     onProgress: (p) => p.step % 250 === 0 && log(`${task} ${p.stage} ${p.step}/${p.steps} loss ${p.losses.total.toFixed(4)}`),
   });
   const seconds = (performance.now() - started) / 1000;
   const r = report!;
   // Measured again side by side with the base, at the budget's resolution.
   const shape = [1, cfg.at, cfg.at, 3];
-  const [baseLat, studentLat] = [await measureLatency(base, shape, { runs: 20 }), await measureLatency(student, shape, { runs: 20 })];
+  const [baseLat, studentLat] = [await measureLatency(base, shape), await measureLatency(student, shape)];
   const photos = task === 'face-to-cartoon' && values.photos ? { heldOutPhotosVsFilter: await photoQuality(student, values.photos, [64, 256]) } : {};
   if (task === 'face-to-cartoon' && values.photos) {
     // Held-out photos at 256 px: input | cartoon filter | base | real-time student.
     const set = heldOutPhotoSet(values.photos, cfg.at);
     const grid = gridImage(await sampleGrid(set.inputs, set.targets, [{ label: 'base', model: base }, { label: 'real-time', model: student }], '-1,1', set.names, set.length));
     const png = encodePng(grid.width, grid.height, grid.channels, grid.data);
+    // For the README and the app (Cartoon me shows it).
     const file = path.join('bench', 'results', 'presets', `${task}-realtime-photos.png`);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, png);
+    writeFileSync(path.join('public', 'results', `${task}-realtime-photos.png`), png);
     set.dispose();
   }
   const dir = path.join(outRoot, `${task}-realtime`);
@@ -139,7 +148,7 @@ for (const task of values.only?.split(',') ?? PRESET_TASKS.filter((t) => t !== '
     steps: { condense: cfg.condense, distill: cfg.distill, batch: cfg.batch, lr: cfg.lr },
     macs: { base: r.macs.before, student: r.macs.after, ratio: r.macs.ratio, at: preset.size },
     params: { base: r.params.before, student: r.params.after },
-    fpsAt: { size: cfg.at, base: baseLat.fps, student: studentLat.fps, target: cfg.fps, met: studentLat.fps >= cfg.fps, search: r.fps?.search },
+    fpsAt: { size: cfg.at, runtime: studentLat.backend, base: baseLat.fps, student: studentLat.fps, target: cfg.fps, met: studentLat.fps >= cfg.fps, search: r.fps?.search },
     heldOut: r.vsTargets!.student,
     vsBase: r.studentVsOriginal,
     baseHeldOut: baseInfo.heldOut,

@@ -18,7 +18,7 @@ import { layerLatencies, measureFrames, measureLatency, type LayerLatency, type 
 import { buildGenerator, defaultSpec } from '../src/core/models/zoo';
 import { openStudioDB } from '../src/store/db';
 import { modelFromRecord, storedModel } from '../src/store/records';
-import { toOnnx } from '../src/core/io/onnx-export';
+import { onnxSession, runOnnx } from '../src/core/io/onnx-run';
 import { fastestOf } from '../src/core/measure/fastest';
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
@@ -44,17 +44,6 @@ export interface BenchmarkResult {
 }
 
 const models = new Map<string, { model: tf.LayersModel; range: InputRange; name: string; session?: ort.InferenceSession }>();
-
-/** One frame through onnxruntime: NHWC in the model's range in, NHWC out (as tfjs tensors). */
-async function runOnnx(session: ort.InferenceSession, x: tf.Tensor4D): Promise<tf.Tensor4D> {
-  const nchw = tf.transpose(x, [0, 3, 1, 2]);
-  const data = (await nchw.data()) as Float32Array;
-  const { output } = await session.run({ input: new ort.Tensor('float32', data, nchw.shape) });
-  nchw.dispose();
-  const y = tf.tidy(() => tf.transpose(tf.tensor4d(output.data as Float32Array, output.dims as [number, number, number, number]), [0, 2, 3, 1]) as tf.Tensor4D);
-  output.dispose();
-  return y;
-}
 
 function loaded(key: string) {
   const m = models.get(key);
@@ -133,8 +122,7 @@ const api = {
   async useOnnxRuntime(key: string, threads: number): Promise<{ maxDiff: number }> {
     const entry = loaded(key);
     ort.env.wasm.wasmPaths = { wasm: ortWasm };
-    ort.env.wasm.numThreads = threads;
-    const session = await ort.InferenceSession.create(toOnnx(entry.model), { executionProviders: ['wasm'] });
+    const session = await onnxSession(entry.model, threads);
     const x = tf.randomUniform([1, 32, 32, entry.model.inputs[0].shape[3]!], -1, 1, 'float32', 1) as tf.Tensor4D;
     const viaOrt = await runOnnx(session, x);
     const [diff, scale] = tf.tidy(() => {

@@ -13,6 +13,7 @@ import { trainingSets } from '../../src/core/data/dataset';
 import { syntheticShapes } from '../../src/core/data/synthetic';
 import { MemoryCheckpointStore } from '../../src/core/io/checkpoint';
 import { toOnnx } from '../../src/core/io/onnx-export';
+import { onnxLatencyMeasurer, onnxSession, runOnnx } from '../../src/core/io/onnx-run';
 import { fromOnnx, OnnxImportError } from '../../src/core/io/onnx-import';
 import { buildGenerator, defaultSpec } from '../../src/core/models/zoo';
 import { readModelDir } from '../../src/cli/model-dir';
@@ -211,5 +212,20 @@ describe('alap convert', () => {
     expect(await maxDiff(await ortRun(new Uint8Array(readFileSync(path.join(dir, 'onnx', 'model.onnx'))), x), await ortRun(new Uint8Array(readFileSync(source)), x))).toBeLessThan(1e-4);
     x.dispose();
     expect(await main(['convert', source, '--to', 'caffe', '--out', path.join(dir, 'x')])).toBe(1);
+  });
+});
+
+describe('onnx-run (what Live and the real-time bench run on onnxruntime-web)', () => {
+  it('runOnnx gives the model\'s output in NHWC; the latency measurer times that and names the runtime', async () => {
+    const model = buildGenerator({ ...defaultSpec('resnet', { ngf: 4, depth: 1, size: null, norm: 'batch' }) });
+    randomiseNorms(model, 3);
+    const x = tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 6) as tf.Tensor4D;
+    const session = await onnxSession(model, 1);
+    expect(await maxDiff(await runOnnx(session, x), model.predict(x) as tf.Tensor)).toBeLessThan(1e-4);
+    await session.release();
+    const latency = await onnxLatencyMeasurer(1, 3)(model, [1, 16, 16, 3]);
+    expect(latency).toMatchObject({ backend: 'onnxruntime-web wasm, 1 thread', runs: 3, inputShape: [1, 16, 16, 3] });
+    expect(latency.medianMs).toBeGreaterThan(0);
+    tf.dispose([x, model] as unknown as tf.TensorContainer);
   });
 });
