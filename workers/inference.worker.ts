@@ -16,6 +16,7 @@ import { fetchModel } from '../src/core/io/model-files';
 import { modelCost } from '../src/core/measure/cost';
 import { layerLatencies, measureFrames, measureLatency, type LayerLatency, type Latency } from '../src/core/measure/latency';
 import { buildGenerator, defaultSpec } from '../src/core/models/zoo';
+import { foldBatchNorms } from '../src/core/models/fold';
 import { openStudioDB } from '../src/store/db';
 import { modelFromRecord, storedModel } from '../src/store/records';
 import { onnxSession, runOnnx } from '../src/core/io/onnx-run';
@@ -107,11 +108,18 @@ const api = {
     } else {
       entry = { model: await fetchModel(source.url, source.name), range: '-1,1', name: source.name };
     }
+    const params = entry.model.countParams();
+    // Frames run through an inference copy: batch norms folded into their convolutions (exact).
+    const folded = await foldBatchNorms(entry.model);
+    if (folded) {
+      entry.model.dispose();
+      entry.model = folded;
+    }
     const old = models.get(key);
     old?.model.dispose();
     await old?.session?.release();
     models.set(key, entry);
-    return { name: entry.name, params: entry.model.countParams() };
+    return { name: entry.name, params };
   },
 
   /**
