@@ -11,7 +11,8 @@
  * (`--photos <dir>` from bench/fetch-photos.ts): `--crops N` random webcam-like views of the
  * training photos plus the procedural faces; its held-out photos are evaluated at 64 and 256 px.
  *
- *   npx tsx bench/train-presets.ts [--size 64] [--ngf 16] [--blocks 6] [--steps 1200 | --time S]
+ *   npx tsx bench/train-presets.ts [--size 64] [--ngf 16] [--blocks 6] [--downsamplings 2] [--norm instance|batch]
+ *     [--steps 1200 | --time S]
  *     [--cycle-steps 600] [--images 160] [--photos scratch/photos] [--crops 5000] [--lr R]
  *     [--only mask-to-face,face-to-cartoon,unpaired] [--out public/models]
  *   npx tsx bench/train-presets.ts --evaluate [--photos dir]   # only the shipped files
@@ -57,6 +58,8 @@ const { values } = parseArgs({
     photos: { type: 'string' },
     crops: { type: 'string' },
     lr: { type: 'string' },
+    downsamplings: { type: 'string' },
+    norm: { type: 'string' },
   },
 });
 /** The preset's architecture and data (src/core/models/presets.ts) unless overridden. */
@@ -64,6 +67,8 @@ const settings = (preset: Preset) => ({
   size: Number(values.size ?? preset.size),
   ngf: Number(values.ngf ?? preset.ngf),
   blocks: Number(values.blocks ?? preset.blocks),
+  downsamplings: Number(values.downsamplings ?? preset.downsamplings ?? 2),
+  norm: (values.norm ?? preset.norm ?? 'instance') as 'instance' | 'batch',
   steps: Number(values.steps ?? 1200),
   cycleSteps: Number(values['cycle-steps'] ?? 600),
   images: Number(values.images ?? preset.images),
@@ -88,7 +93,7 @@ async function write(task: PresetTask, cfg: ReturnType<typeof settings>, model: 
   const bytes = files.modelJson.length + files.shards.get('weights.bin')!.byteLength;
   writeFileSync(
     path.join(dir, 'info.json'),
-    JSON.stringify({ task, command, backend: describeBackend(info), weights: 'float16', inputRange: '-1,1', size: cfg.size, arch: 'resnet', ngf: cfg.ngf, blocks: cfg.blocks, seed: cfg.seed, bytes, ...extra }, null, 2),
+    JSON.stringify({ task, command, backend: describeBackend(info), weights: 'float16', inputRange: '-1,1', size: cfg.size, arch: 'resnet', ngf: cfg.ngf, blocks: cfg.blocks, downsamplings: cfg.downsamplings, norm: cfg.norm, seed: cfg.seed, bytes, ...extra }, null, 2),
   );
   log(`${task}: wrote ${dir} (${(bytes / 1024).toFixed(0)} KiB)`);
 }
@@ -115,11 +120,10 @@ async function evaluateShipped(preset: Preset, cfg: ReturnType<typeof settings>)
     line += `; held-out photos vs the filter: ${Object.entries(photos).map(([k, q]) => `${k} ${q.psnr.toFixed(2)} dB / ${q.ssim.toFixed(4)}`).join(', ')}`;
     const set = heldOutPhotoSet(values.photos, 256);
     const grid = gridImage(await sampleGrid(set.inputs, set.targets, [{ label: 'base', model }], '-1,1', set.names, set.length));
-    // For the README and, as the app's reference, public/results.
+    // For the README (the app shows bench/realtime-students.ts's grid, which adds the real-time student).
     const file = path.join('bench', 'results', 'presets', `${preset.task}-photos.png`);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, encodePng(grid.width, grid.height, grid.channels, grid.data));
-    writeFileSync(path.join('public', 'results', `${preset.task}-photos.png`), encodePng(grid.width, grid.height, grid.channels, grid.data));
     set.dispose();
     line += ` (grid ${file})`;
   }
@@ -139,7 +143,7 @@ for (const preset of only) {
     await evaluateShipped(preset, cfg);
     continue;
   }
-  const zoo = defaultSpec(preset.arch, { ngf: cfg.ngf, depth: cfg.blocks, size: null, seed: cfg.seed });
+  const zoo = defaultSpec(preset.arch, { ngf: cfg.ngf, depth: cfg.blocks, downsamplings: cfg.downsamplings, norm: cfg.norm, size: null, seed: cfg.seed });
   const data = generateTask(task, cfg.images, cfg.size, cfg.seed);
   const started = performance.now();
   if (data.kind === 'paired') {

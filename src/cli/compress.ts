@@ -36,6 +36,9 @@ interface CliRun {
   arch?: Arch;
   ngf?: number;
   blocks?: number;
+  /** A preset's down-samplings and normalisation (the zoo's defaults otherwise). */
+  downsamplings?: number;
+  norm?: 'instance' | 'batch';
   data: string;
   targets?: string;
   out: string;
@@ -368,6 +371,7 @@ export async function train(values: Values) {
       arch,
       ngf: int(values, 'ngf'),
       blocks: int(values, 'blocks'),
+      ...(preset && { downsamplings: preset.downsamplings, norm: preset.norm }),
       data: values.data,
       targets: values.targets,
       out: values.out,
@@ -381,6 +385,8 @@ export async function train(values: Values) {
     size: spec.size,
     ...(run.ngf && { ngf: run.ngf }),
     ...(run.blocks && { depth: run.blocks }),
+    ...(run.downsamplings !== undefined && { downsamplings: run.downsamplings }),
+    ...(run.norm && { norm: run.norm }),
     seed: spec.seed,
     inChannels: 3,
   });
@@ -436,7 +442,7 @@ async function trainUnpaired(preset: Preset, values: Values, dirA: string, dirB:
   const bar = progressBar('cyclegan');
   const started = performance.now();
   try {
-    const generator = defaultSpec(preset.arch, { ngf: int(values, 'ngf', preset.ngf), depth: int(values, 'blocks', preset.blocks), size: null });
+    const generator = defaultSpec(preset.arch, { ngf: int(values, 'ngf', preset.ngf), depth: int(values, 'blocks', preset.blocks), downsamplings: preset.downsamplings, norm: preset.norm, size: null });
     const { model, losses } = await trainCycleGan({
       a: setsA.train,
       b: setB,

@@ -63,4 +63,17 @@ describe('shipped base models', () => {
     tf.dispose([out]);
     ds.dispose();
   });
+
+  it('face -> cartoon sees brightness and contrast: a darker, flatter photo gets a different cartoon, as from the filter', async () => {
+    // An instance norm right after the first convolution removes any global gain and offset of the
+    // input, so the earlier base drew the same cartoon for x and 0.5x - 0.3 (to 1e-5).
+    const dir = path.join(ROOT, 'face-to-cartoon');
+    const model = await loadModelFromFiles(readFileSync(path.join(dir, 'model.json'), 'utf8'), new Map([['weights.bin', new Uint8Array(readFileSync(path.join(dir, 'weights.bin')))]]));
+    const data = generateTask('face-to-cartoon', 4, 64, 5);
+    const x = ImageDataset.fromImages(data.inputs, null, 64, '-1,1').inputs;
+    const change = tf.tidy(() => tf.mean(tf.abs(tf.sub(model.predict(x) as tf.Tensor, model.predict(tf.sub(tf.mul(x, 0.5), 0.3)) as tf.Tensor))));
+    expect((await change.data())[0]).toBeGreaterThan(0.05);
+    tf.dispose([x, change]);
+    model.dispose();
+  });
 });

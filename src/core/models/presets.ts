@@ -16,6 +16,10 @@ export interface Preset {
   arch: 'resnet';
   ngf: number;
   blocks: number;
+  /** Stride-2 down-samplings before the blocks (the ResNet generator's 2 unless set). */
+  downsamplings?: number;
+  /** Normalisation (instance unless set). */
+  norm?: 'instance' | 'batch';
   /** Training and compression resolution (square). */
   size: number;
   /** The shipped base model's folder, relative to the app root (or the repo's public/). */
@@ -34,7 +38,9 @@ const common = { arch: 'resnet' as const, ngf: 16, blocks: 6, size: 64, images: 
 
 export const PRESETS: Record<PresetTask, Preset> = {
   'mask-to-face': { ...common, task: 'mask-to-face', label: 'Segmentation mask → face', summary: 'colour-coded face parts (skin, hair, eyes, brows, nose, lips, neck, clothes) to a face', modelDir: 'models/mask-to-face' },
-  'face-to-cartoon': { ...common, task: 'face-to-cartoon', label: 'Face → cartoon', summary: 'a face photo to its cartoon (flat colours, dark outlines)', modelDir: 'models/face-to-cartoon' },
+  // Full resolution and batch norm: the filter is local, and an instance norm after the first
+  // convolution made the model blind to the photo's brightness and contrast (README).
+  'face-to-cartoon': { ...common, downsamplings: 0, blocks: 4, norm: 'batch', task: 'face-to-cartoon', label: 'Face → cartoon', summary: 'a face photo to its cartoon (flat colours, dark outlines)', modelDir: 'models/face-to-cartoon' },
   unpaired: { ...common, task: 'unpaired', label: 'Day → night (unpaired, CycleGAN)', summary: 'a day scene to night, learnt from unpaired images with cycle consistency', modelDir: 'models/unpaired' },
 };
 
@@ -46,3 +52,9 @@ export function presetFor(task: string): Preset {
   return preset;
 }
 
+
+/** The base model's architecture in words, e.g. "resnet, ngf 16, 4 blocks at full resolution, batch norm, 64px". */
+export function presetArchitecture(p: Preset): string {
+  const downs = p.downsamplings ?? 2;
+  return `${p.arch}, ngf ${p.ngf}, ${p.blocks} blocks ${downs ? `after ${downs} down-samplings` : 'at full resolution'}, ${p.norm ?? 'instance'} norm, ${p.size}px`;
+}
