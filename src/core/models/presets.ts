@@ -37,10 +37,10 @@ export interface Preset {
 const common = { arch: 'resnet' as const, ngf: 16, blocks: 6, size: 64, images: 160, compress: { budget: 'macs=0.25', condense: 0, distill: 300 } };
 
 export const PRESETS: Record<PresetTask, Preset> = {
-  'mask-to-face': { ...common, task: 'mask-to-face', label: 'Segmentation mask → face', summary: 'colour-coded face parts (skin, hair, eyes, brows, nose, lips, neck, clothes) to a face', modelDir: 'models/mask-to-face' },
+  'mask-to-face': { ...common, realtimeDir: 'models/mask-to-face-realtime', task: 'mask-to-face', label: 'Segmentation mask → face', summary: 'colour-coded face parts (skin, hair, eyes, brows, nose, lips, neck, clothes) to a face', modelDir: 'models/mask-to-face' },
   // Full resolution and batch norm: the filter is local, and an instance norm after the first
   // convolution made the model blind to the photo's brightness and contrast (README).
-  'face-to-cartoon': { ...common, downsamplings: 0, blocks: 4, norm: 'batch', task: 'face-to-cartoon', label: 'Face → cartoon', summary: 'a face photo to its cartoon (flat colours, dark outlines)', modelDir: 'models/face-to-cartoon' },
+  'face-to-cartoon': { ...common, downsamplings: 0, blocks: 4, norm: 'batch', realtimeDir: 'models/face-to-cartoon-realtime', task: 'face-to-cartoon', label: 'Face → cartoon', summary: 'a face photo to its cartoon (flat colours, dark outlines)', modelDir: 'models/face-to-cartoon' },
   unpaired: { ...common, task: 'unpaired', label: 'Day → night (unpaired, CycleGAN)', summary: 'a day scene to night, learnt from unpaired images with cycle consistency', modelDir: 'models/unpaired' },
 };
 
