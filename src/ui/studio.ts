@@ -153,6 +153,22 @@ export function keptChoice(before: ModelChoice[], after: ModelChoice[], key: str
   return (old?.task && after.find((c) => c.task === old.task && c.compressed === old.compressed)?.key) || '';
 }
 
+/** A student stored since the list was last read (the result a user wants to try next), if any. */
+export function newStudent(before: ModelChoice[], after: ModelChoice[]): string | undefined {
+  if (!before.length) return undefined;
+  return after.find((c) => c.compressed && c.source.kind === 'stored' && !before.some((b) => b.key === c.key))?.key;
+}
+
+/**
+ * The compressed model shown next to `original`: the newest one compressed here, else the shipped
+ * real-time student of the original's task, else any.
+ */
+export function defaultCompressed(choices: ModelChoice[], original: string): string {
+  const compressed = choices.filter((c) => c.compressed);
+  const task = choices.find((c) => c.key === original)?.task;
+  return (compressed.find((c) => c.source.kind === 'stored') ?? compressed.find((c) => task && c.task === task) ?? compressed[0])?.key ?? '';
+}
+
 /** The model a first visit shows: the face -> cartoon preset if there, else the newest original. */
 export function defaultOriginal(choices: ModelChoice[]): string {
   return (choices.find((c) => /cartoon/i.test(c.label) && !c.compressed) ?? choices.find((c) => !c.compressed))?.key ?? '';

@@ -7,6 +7,9 @@ test('the benchmark measures the shipped cartoon model on this backend, keeps th
   test.setTimeout(backend === 'webgpu' ? 420_000 : 180_000); // SwiftShader is slow
   await page.goto(`/?backend=${backend}`);
   await expect(page.getByTestId('bench-model-a').locator('option:checked')).toContainText('Face → cartoon base (shipped)');
+  // Side by side with its shipped real-time student by default; this test measures the base alone.
+  await expect(page.getByTestId('bench-model-b').locator('option:checked')).toHaveText('Face → cartoon real-time student (shipped)');
+  await page.getByTestId('bench-model-b').selectOption('');
   await page.getByTestId('bench-size').fill('64');
   await page.getByTestId('bench-runs').fill('3');
   // Only this project's backend (the others are measured in their own projects).
@@ -38,8 +41,10 @@ test('the benchmark measures the shipped cartoon model on this backend, keeps th
   await page.getByTestId('bench-profile').click();
   const layers = page.getByTestId('bench-layers').locator('tbody tr');
   await expect(layers.first()).toBeVisible({ timeout: backend === 'webgpu' ? 240_000 : 120_000 });
-  expect(await layers.count()).toBeGreaterThan(20); // every layer of the 6-block generator
-  await expect(page.getByTestId('bench-layers')).toContainText('Conv2DTranspose');
+  expect(await layers.count()).toBeGreaterThan(20); // every layer of the 4-block generator
+  // Frames run through the inference copy: each batch norm folded into its convolution.
+  await expect(page.getByTestId('bench-layers')).toContainText('block4_conv2');
+  await expect(page.getByTestId('bench-layers')).not.toContainText('BatchNormalization');
   if (backend === 'wasm') await screenshot(page.locator('section[aria-label="Benchmark"]'), 'benchmark');
 });
 
@@ -47,6 +52,7 @@ test('the same network on onnxruntime-web (its ONNX export) is measured next to 
   test.skip(testInfo.project.name === 'webgpu', 'onnxruntime-web runs on wasm whatever the page backend');
   await page.goto('/?backend=wasm');
   await expect(page.getByTestId('bench-model-a').locator('option:checked')).toContainText('Face → cartoon base (shipped)');
+  await page.getByTestId('bench-model-b').selectOption('');
   await page.getByTestId('bench-size').fill('64');
   await page.getByTestId('bench-runs').fill('3');
   for (const id of ['webgpu', 'wasm', 'wasm-1', 'ort', 'ort-1', 'webgl', 'cpu']) {
