@@ -1,11 +1,13 @@
 /**
  * The Live demo on a real face: Chromium's fake camera plays a held-out photograph (never used in
  * training; fetched by bench/fetch-photos.ts) slowly zoomed as a 640x480 video, the app shows the
- * shipped face -> cartoon base at 256 px on wasm, and the Live section is saved as a screenshot
- * with the FPS and latency the page reports.
+ * shipped face -> cartoon models at 256 px on wasm (runtime: auto, the faster of tfjs and
+ * onnxruntime-web measured at start) — the real-time student, the base, or both side by side —
+ * and the Live section is saved as a screenshot with the FPS and latency the page reports.
  *
  *   npm run build && npx tsx bench/live-screenshot.ts [--photo python3-skimage__astronaut.png]
- *     [--photos scratch/photos] [--out docs/screenshots/live-real-face.png] [--seconds 20]
+ *     [--show compressed|original|split] [--photos scratch/photos]
+ *     [--out docs/screenshots/live-real-face.png] [--seconds 20]
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -16,7 +18,7 @@ import { readPhotos } from './photo-data';
 import { fakeCameraLaunchOptions, writeY4m } from '../tests/e2e/fake-camera';
 import { log } from './common';
 
-const { values } = parseArgs({ options: { photo: { type: 'string' }, photos: { type: 'string' }, out: { type: 'string' }, seconds: { type: 'string' } } });
+const { values } = parseArgs({ options: { photo: { type: 'string' }, show: { type: 'string' }, photos: { type: 'string' }, out: { type: 'string' }, seconds: { type: 'string' } } });
 const photos = values.photos ?? 'scratch/photos';
 const [photo] = readPhotos(photos, [values.photo ?? 'python3-skimage__astronaut.png']);
 const out = values.out ?? path.join('docs', 'screenshots', 'live-real-face.png');
@@ -48,7 +50,8 @@ try {
   }
   await page.getByTestId('backend-name').filter({ hasText: 'wasm' }).waitFor({ timeout: 60_000 });
   await page.getByTestId('live-original').selectOption({ label: 'Face → cartoon base (shipped)' });
-  await page.getByTestId('live-mode').selectOption('original');
+  await page.getByTestId('live-compressed').selectOption({ label: 'Face → cartoon real-time student (shipped)' });
+  await page.getByTestId('live-mode').selectOption(values.show ?? 'compressed');
   await page.getByTestId('live-size').fill('256');
   await page.getByTestId('live-start').click();
   await page.waitForTimeout(Number(values.seconds ?? 20) * 1000);
