@@ -16,10 +16,9 @@ export interface Preset {
   arch: 'resnet';
   ngf: number;
   blocks: number;
-  /** Stride-2 down-samplings before the blocks (the ResNet generator's 2 unless set). */
-  downsamplings?: number;
-  /** Normalisation (instance unless set). */
-  norm?: 'instance' | 'batch';
+  /** Stride-2 down-samplings before the blocks (the ResNet generator has 2). */
+  downsamplings: number;
+  norm: 'instance' | 'batch';
   /** Training and compression resolution (square). */
   size: number;
   /** The shipped base model's folder, relative to the app root (or the repo's public/). */
@@ -34,7 +33,7 @@ export interface Preset {
   compress: { budget: string; condense: number; distill: number };
 }
 
-const common = { arch: 'resnet' as const, ngf: 16, blocks: 6, size: 64, images: 160, compress: { budget: 'macs=0.25', condense: 0, distill: 300 } };
+const common = { arch: 'resnet' as const, ngf: 16, blocks: 6, downsamplings: 2, norm: 'instance' as const, size: 64, images: 160, compress: { budget: 'macs=0.25', condense: 0, distill: 300 } };
 
 export const PRESETS: Record<PresetTask, Preset> = {
   'mask-to-face': { ...common, realtimeDir: 'models/mask-to-face-realtime', task: 'mask-to-face', label: 'Segmentation mask → face', summary: 'colour-coded face parts (skin, hair, eyes, brows, nose, lips, neck, clothes) to a face', modelDir: 'models/mask-to-face' },
@@ -55,6 +54,5 @@ export function presetFor(task: string): Preset {
 
 /** The base model's architecture in words, e.g. "resnet, ngf 16, 4 blocks at full resolution, batch norm, 64px". */
 export function presetArchitecture(p: Preset): string {
-  const downs = p.downsamplings ?? 2;
-  return `${p.arch}, ngf ${p.ngf}, ${p.blocks} blocks ${downs ? `after ${downs} down-samplings` : 'at full resolution'}, ${p.norm ?? 'instance'} norm, ${p.size}px`;
+  return `${p.arch}, ngf ${p.ngf}, ${p.blocks} blocks ${p.downsamplings ? `after ${p.downsamplings} down-samplings` : 'at full resolution'}, ${p.norm} norm, ${p.size}px`;
 }
