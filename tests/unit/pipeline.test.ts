@@ -291,12 +291,14 @@ describe('progress', () => {
 });
 
 describe('FPS budget', () => {
-  it('condenses toward the measured MACs share, prunes by measured search and reports target vs achieved at the budget resolution', async () => {
+  // prox condenses toward the MACs share measured on the original, then searches the condensed
+  // model; decay drives exactly the groups of the candidate measured on the original to zero.
+  it.each(['prox', 'decay'] as const)('%s: the student is the measured candidate that meets it, reported as target vs achieved at the budget resolution', async (condensation) => {
     // Latency from a cost model, not the clock, so what the search decides is exact on any machine.
     const cost = { macsPerMs: 2e6, msPerLayer: 0.05 };
     const base = buildGenerator(defaultSpec('resnet', { ngf: 16, size: null, depth: 2, seed: 5 }));
     const target = Math.round(1000 / costModelMs(base, [1, 48, 48, 3], cost)) * 2;
-    const s = spec({ budget: `fps=${target}@48`, steps: { train: 0, condense: 4, distill: 2 }, condensation: 'prox' });
+    const s = spec({ budget: `fps=${target}@48`, steps: { train: 0, condense: 4, distill: 2 }, condensation });
     const measureLatency = costModelMeasurer(cost);
     const result = await runPipeline({ spec: s, model: base, train, test, store: new MemoryCheckpointStore(), backend: 'wasm', device: 'test', measureLatency });
     const fps = result.report!.fps!;
@@ -304,7 +306,7 @@ describe('FPS budget', () => {
     expect(fps.size).toBe(48);
     expect(fps.after.inputShape).toEqual([1, 48, 48, 3]);
     expect(fps.before.inputShape).toEqual([1, 48, 48, 3]);
-    // Bracket (1, 1/2, 1/4 at least) and bisection on the condensed model.
+    // Bracket (1, 1/2, 1/4 at least) and bisection.
     expect(fps.search.slice(0, 3).map((t) => t.keep)).toEqual([1, 0.5, 0.25]);
     // The student is the candidate the search chose: the largest share measured fast enough...
     const chosen = fps.search.filter((t) => t.medianMs <= 1000 / (target * 1.05)).reduce((a, b) => (b.keep > a.keep ? b : a));

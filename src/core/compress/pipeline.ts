@@ -420,15 +420,19 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     // Decay needs a budget to choose its groups; without one, condensation is what decides (prox).
     const decaying = stage === 'condense' && spec.condensation === 'decay' && budget !== null && budget.kind !== 'threshold';
     const sparsity = stage === 'condense' && !decaying ? new GroupSparsity(readChannelGraph(work), [spec.size, spec.size]) : null;
-    if (budget?.kind === 'fps' && stage === 'condense') {
-      // Condensation needs a MACs share to aim for: the one that meets the FPS on the original.
+    if (decaying && !state.condenseTargets) {
+      // With an FPS budget, decay exactly the groups of the measured candidate that meets it, so
+      // the student runs at the FPS the search measured.
+      const graph = readChannelGraph(original);
+      const targets = budget!.kind === 'fps' ? await searchFps(graph, budget!) : await selectForBudget(graph, budget as Exclude<Budget, { kind: 'fps' }>, [spec.size, spec.size]);
+      state.condenseTargets = [...targets];
+    }
+    if (budget?.kind === 'fps' && stage === 'condense' && !decaying) {
+      // The penalty needs a MACs share to aim for: the one that meets the FPS on the original.
       state.fpsKeep ??= (await selectForFps(readChannelGraph(await model('original')), budget.fps, fpsSize(budget), { measure: opts.measureLatency })).keep;
       budget = { kind: 'macs', keep: state.fpsKeep };
     }
     if (sparsity && state.step === 0) state.norm0 = await sparsity.meanNorm();
-    if (decaying && !state.condenseTargets) {
-      state.condenseTargets = [...(await selectForBudget(readChannelGraph(original), budget as Exclude<Budget, { kind: 'fps' }>, [spec.size, spec.size]))];
-    }
     const decayGraph = decaying ? readChannelGraph(work) : null;
     const decayTargets = new Set(state.condenseTargets);
 
@@ -644,11 +648,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       // Condensation by decay already drove exactly these to zero.
       removed = new Set(state.condenseTargets);
     } else if (budget.kind === 'fps') {
-      const size = fpsSize(budget);
-      const order = spec.selection === 'importance' ? await withScoringImages((images) => importanceOrder(graph, size, images)) : null;
-      const found = await selectForFps(graph, budget.fps, size, { measure: opts.measureLatency, ...(order && { select: order }) });
-      removed = found.removed;
-      state.fpsSearch = found.tries;
+      removed = await searchFps(graph, budget);
     } else {
       removed = await selectForBudget(graph, budget, [spec.size, spec.size]);
     }
@@ -674,6 +674,15 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const cost = (g: ReturnType<typeof readChannelGraph>) => modelCost(g, size)[budget.kind];
     const share = budget.keep ** ((round() + 1) / rounds());
     return { ...budget, keep: Math.min(1, (share * cost(readChannelGraph(await model('original')))) / cost(graph)) };
+  }
+
+  /** The groups whose removal meets an FPS budget, measured on candidates cut from `graph` by the spec's selection. */
+  async function searchFps(graph: ReturnType<typeof readChannelGraph>, budget: Extract<Budget, { kind: 'fps' }>): Promise<Set<number>> {
+    const size = fpsSize(budget);
+    const order = spec.selection === 'importance' ? await withScoringImages((images) => importanceOrder(graph, size, images)) : null;
+    const found = await selectForFps(graph, budget.fps, size, { measure: opts.measureLatency, ...(order && { select: order }) });
+    state.fpsSearch = found.tries;
+    return found.removed;
   }
 
   /** The groups a threshold, MACs or params budget removes, by the spec's selection. */
