@@ -32,6 +32,20 @@ import { openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, typ
 import { IndexedDBCheckpointStore } from '../src/store/checkpoints';
 import { appendImages, decodeBlob, encodePngBlob, loadImages, loadModel, modelFromRecord, newDataset, renameRecord, saveDataset, saveModel, storedModel, updateRun, type ImagePair } from '../src/store/records';
 import { WASM_PATHS } from './wasm-paths';
+import { fastestMeasurer, foldedMeasurer, timedMeasurer } from '../src/core/measure/latency';
+import { onnxLatencyMeasurer } from '../src/core/io/onnx-run';
+import * as ort from 'onnxruntime-web/wasm';
+import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+
+/**
+ * FPS budgets and reports time each model as Live will run it: on tfjs (batch norms folded) and on
+ * onnxruntime-web with as many threads as Live gives it, the faster counting.
+ */
+function inferenceMeasurer(runs: number) {
+  ort.env.wasm.wasmPaths = { wasm: ortWasm };
+  const threads = crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+  return fastestMeasurer([foldedMeasurer(timedMeasurer({ runs })), onnxLatencyMeasurer(threads, runs)]);
+}
 
 const TASK_LABELS: Record<TaskName, string> = {
   shapes: 'Shapes -> painting',
@@ -428,6 +442,7 @@ const api = {
           store: checkpoints,
           backend: describeBackend(backend!),
           device: `${navigator.userAgent}; ${navigator.hardwareConcurrency} logical cores`,
+          measureLatency: inferenceMeasurer(run.spec.latencyRuns),
           shouldStop: () => stopRequested,
           onProgress: (p) => {
             report(p);

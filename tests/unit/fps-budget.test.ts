@@ -109,7 +109,7 @@ describe('FPS budgets', () => {
     const floor = smallestMacsShare(graph, SIZE) * 1.0001;
     const error = await selectForFps(graph, 1000, SIZE, { measure: costModelMeasurer({ macsPerMs: 1, msPerLayer: 1 }) }).catch((e) => e);
     expect(error).toBeInstanceOf(FpsUnreachableError);
-    expect(error.message).toMatch(/^1000 FPS at 48x48 is out of reach on wasm: the smallest model pruning can make \([\d.]+% of the MACs\) runs at [\d.]+ FPS here$/);
+    expect(error.message).toMatch(/^1000 FPS at 48x48 is out of reach on cost-model: the smallest model pruning can make \([\d.]+% of the MACs\) runs at [\d.]+ FPS here$/);
     expect(error.message).toContain(`(${(floor * 100).toFixed(1)}% of the MACs)`);
   });
 });

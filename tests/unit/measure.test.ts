@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readChannelGraph } from '../../src/core/graph/channel-graph';
 import { modelCost } from '../../src/core/measure/cost';
-import { measureLatency, summarise } from '../../src/core/measure/latency';
+import { fastestMeasurer, foldedMeasurer, measureLatency, summarise, type Latency, type LatencyMeasurer } from '../../src/core/measure/latency';
 import { psnr, ssim } from '../../src/core/measure/quality';
 import { ARCHS, buildGenerator, defaultSpec } from '../../src/core/models/zoo';
 
@@ -76,5 +76,32 @@ describe('latency', () => {
     expect(lat.medianMs).toBeGreaterThan(0);
     expect(lat.backend).toBe('cpu');
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('times the inference copy with batch norms folded, and frees it', async () => {
+    const model = buildGenerator(defaultSpec('resnet', { ngf: 4, size: 32, depth: 1, norm: 'batch' }));
+    const seen: string[][] = [];
+    const inner: LatencyMeasurer = async (m, shape) => {
+      seen.push(m.layers.map((l) => l.getClassName()));
+      return { backend: 'fake', inputShape: shape, ...summarise([5]) };
+    };
+    const before = tf.memory().numTensors;
+    expect((await foldedMeasurer(inner)(model, [1, 32, 32, 3])).medianMs).toBe(5);
+    expect(model.layers.some((l) => l.getClassName() === 'BatchNormalization')).toBe(true);
+    expect(seen[0]).not.toContain('BatchNormalization');
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('keeps the fastest runtime per model and passes over one that cannot run it', async () => {
+    const model = buildGenerator(defaultSpec('resnet', { ngf: 4, size: 32, depth: 1 }));
+    const fixed = (backend: string, ms: number): LatencyMeasurer => async (_, shape) => ({ backend, inputShape: shape, ...summarise([ms]) });
+    const refuses: LatencyMeasurer = async () => {
+      throw new Error('unsupported layer');
+    };
+    const pick = (ms: Latency) => [ms.backend, ms.medianMs];
+    expect(pick(await fastestMeasurer([fixed('tfjs', 40), fixed('onnxruntime', 25)])(model, [1, 32, 32, 3]))).toEqual(['onnxruntime', 25]);
+    expect(pick(await fastestMeasurer([fixed('tfjs', 20), fixed('onnxruntime', 25)])(model, [1, 32, 32, 3]))).toEqual(['tfjs', 20]);
+    expect(pick(await fastestMeasurer([fixed('tfjs', 40), refuses])(model, [1, 32, 32, 3]))).toEqual(['tfjs', 40]);
+    await expect(fastestMeasurer([refuses])(model, [1, 32, 32, 3])).rejects.toThrow('unsupported layer');
   });
 });

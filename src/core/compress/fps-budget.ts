@@ -2,13 +2,12 @@
  * Device-targeted pruning: "run at F frames per second here at R x R". MACs are not time (thin
  * layers, full-resolution norms and transposed convolutions cost more per MAC than the trunk), so
  * the amount to remove is found by measurement: candidate models pruned to a MACs share are built
- * and timed on the current backend, and a bisection finds the largest share (the most capacity
+ * and timed (on the current backend unless another measurer is given), and a bisection finds the largest share (the most capacity
  * kept) whose measured latency meets the target with a small margin. Which channels go is decided
  * as for a MACs budget (weakest groups first).
  */
-import * as tf from '@tensorflow/tfjs';
 import type { ChannelGraph } from '../graph/channel-graph';
-import { timedMeasurer, type Latency, type LatencyMeasurer } from '../measure/latency';
+import { foldedMeasurer, timedMeasurer, type Latency, type LatencyMeasurer } from '../measure/latency';
 import { pruneModel, selectGroups, smallestMacsShare } from './prune';
 
 export interface FpsTry {
@@ -28,7 +27,7 @@ export interface FpsSelection {
 }
 
 export interface FpsSearchOptions {
-  /** How each candidate's latency is obtained; default: timed here, 3 warm-up + 9 timed runs. */
+  /** How each candidate's latency is obtained; default: timed here (batch norms folded), 3 warm-up + 9 timed runs. */
   measure?: LatencyMeasurer;
   /** Bisection steps after the bracket is found. */
   steps?: number;
@@ -46,7 +45,7 @@ export async function selectForFps(graph: ChannelGraph, fps: number, size: [numb
   const targetMs = 1000 / (fps * (1 + (o.margin ?? 0.05)));
   const tries: FpsTry[] = [];
   const cache = new Map<number, { removed: Set<number>; latency: Latency }>();
-  const measureLatency = o.measure ?? timedMeasurer({ runs: 9, warmup: 3 });
+  const measureLatency = o.measure ?? foldedMeasurer(timedMeasurer({ runs: 9, warmup: 3 }));
   const measure = async (keep: number) => {
     const select = o.select ?? (async (k: number) => (await selectGroups(graph, { kind: 'macs', keep: k }, size)).removed);
     const removed = keep < 1 ? await select(keep) : new Set<number>();
@@ -79,7 +78,7 @@ export async function selectForFps(graph: ChannelGraph, fps: number, size: [numb
     if (k === floor) {
       const best = cache.get(floor)!.latency;
       throw new FpsUnreachableError(
-        `${fps} FPS at ${size[0]}x${size[1]} is out of reach on ${tf.getBackend()}: the smallest model pruning can make (${(floor * 100).toFixed(1)}% of the MACs) runs at ${best.fps.toFixed(1)} FPS here`,
+        `${fps} FPS at ${size[0]}x${size[1]} is out of reach on ${best.backend}: the smallest model pruning can make (${(floor * 100).toFixed(1)}% of the MACs) runs at ${best.fps.toFixed(1)} FPS here`,
       );
     }
   }

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readChannelGraph } from '../graph/channel-graph';
 import { modelCost } from '../measure/cost';
-import { timedMeasurer, type Latency, type LatencyMeasurer } from '../measure/latency';
+import { foldedMeasurer, timedMeasurer, type Latency, type LatencyMeasurer } from '../measure/latency';
 import { predictAll, quality, type QualityPair } from '../measure/quality';
 import { buildPatchDiscriminator } from '../models/discriminator';
 import { cloneModel } from '../io/model-files';
@@ -136,7 +136,8 @@ export interface PipelineOptions {
   device: string;
   /**
    * How latencies are obtained (FPS-budget search and the report); default: timed on this
-   * backend. Tests pass a deterministic cost model so no assertion depends on the machine's speed.
+   * backend, on the copy with batch norms folded that Live runs. Tests pass a deterministic cost
+   * model so no assertion depends on the machine's speed.
    */
   measureLatency?: LatencyMeasurer;
   /** How training speed is measured to size distillation to spec.time; default: real steps timed here. */
@@ -765,7 +766,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     }
     tf.dispose([fromOriginal, fromStudent]);
     const shape = [1, spec.size, spec.size, inputs.shape[3]];
-    const measureLatency = opts.measureLatency ?? timedMeasurer({ runs: spec.latencyRuns });
+    const measureLatency = opts.measureLatency ?? foldedMeasurer(timedMeasurer({ runs: spec.latencyRuns }));
     const latBefore = await measureLatency(original, shape);
     const latAfter = await measureLatency(student, shape);
     report.latency = { before: latBefore, after: latAfter, speedup: latBefore.medianMs / latAfter.medianMs };

@@ -3,6 +3,7 @@
  * runs first, then each timed run is predict() plus reading the output back (`await data()`).
  */
 import * as tf from '@tensorflow/tfjs';
+import { foldBatchNorms } from '../models/fold';
 
 export interface LatencyOptions {
   warmup?: number;
@@ -88,6 +89,40 @@ export type LatencyMeasurer = (model: tf.LayersModel, inputShape: number[]) => P
 
 export function timedMeasurer(opts: LatencyOptions = {}): LatencyMeasurer {
   return (model, inputShape) => measureLatency(model, inputShape, opts);
+}
+
+/** `measure` applied as the inference worker runs a model on tfjs: to its copy with batch norms folded (fold.ts). */
+export function foldedMeasurer(measure: LatencyMeasurer): LatencyMeasurer {
+  return async (model, inputShape) => {
+    const folded = await foldBatchNorms(model);
+    try {
+      return await measure(folded ?? model, inputShape);
+    } finally {
+      folded?.dispose();
+    }
+  };
+}
+
+/**
+ * Each model timed by every measurer, the fastest result kept: Live runs each model on the runtime
+ * it measures faster, so an FPS budget is met on that one. A measurer that fails on a model (e.g.
+ * onnxruntime cannot take its export) is passed over; if all fail, the last error is thrown.
+ */
+export function fastestMeasurer(measurers: LatencyMeasurer[]): LatencyMeasurer {
+  return async (model, inputShape) => {
+    let best: Latency | undefined;
+    let error: unknown = new Error('No latency measurer');
+    for (const measure of measurers) {
+      try {
+        const latency = await measure(model, inputShape);
+        if (!best || latency.medianMs < best.medianMs) best = latency;
+      } catch (e) {
+        error = e;
+      }
+    }
+    if (!best) throw error;
+    return best;
+  };
 }
 
 export interface LayerLatency {
