@@ -159,6 +159,7 @@ for (const preset of presets) {
           ['EMA 0.999', spec({ budget: at, ema: 0.999 })],
           ['lr 3e-4 (default 1e-3)', spec({ budget: at, lr: { ...DEFAULT_SPEC.lr, distill: 3e-4 } })],
           ['SSIM 0.2', spec({ budget: at, loss: { ...DEFAULT_SPEC.loss, ssim: 0.2 } })],
+          [`pixel loss ${DEFAULT_SPEC.pixelLoss === 'l1' ? 'mse' : 'l1'} (default ${DEFAULT_SPEC.pixelLoss})`, spec({ budget: at, pixelLoss: DEFAULT_SPEC.pixelLoss === 'l1' ? 'mse' : 'l1' })],
           ['feature loss 1:1', spec({ budget: at, loss: { ...DEFAULT_SPEC.loss, feature: 1 } })],
           ...(data.kind === 'paired' ? [['ground-truth L1 0.5', spec({ budget: at, loss: { ...DEFAULT_SPEC.loss, groundTruth: 0.5 } })]] : []),
           [

@@ -43,6 +43,7 @@ export const OPTIONS = {
   from: { type: 'string' },
   time: { type: 'string' },
   selection: { type: 'string' },
+  'pixel-loss': { type: 'string' },
   compensate: { type: 'string' },
   'teacher-cache': { type: 'string' },
   format: { type: 'string' },

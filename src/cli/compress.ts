@@ -169,6 +169,8 @@ async function specFrom(values: Values, task: RunSpec['task']): Promise<RunSpec>
   if (teacher !== 'condensed' && teacher !== 'original') throw new UsageError(`--teacher must be condensed or original, got '${teacher}'`);
   const budget = values.budget ?? base.budget;
   if (budget) parseBudget(budget);
+  const pixelLoss = values['pixel-loss'] ?? base.pixelLoss;
+  if (pixelLoss !== 'l1' && pixelLoss !== 'mse') throw new UsageError(`--pixel-loss must be l1 or mse, got '${pixelLoss}'`);
   const selection = values.selection ?? base.selection;
   if (selection !== 'importance' && selection !== 'magnitude') throw new UsageError(`--selection must be importance or magnitude, got '${selection}'`);
   const teacherCache = values['teacher-cache'] === '0' ? 0 : int(values, 'teacher-cache', base.teacherCache)!;
@@ -187,6 +189,7 @@ async function specFrom(values: Values, task: RunSpec['task']): Promise<RunSpec>
     checkpointEvery: int(values, 'checkpoint-every', base.checkpointEvery)!,
     flip: values.flip === undefined ? base.flip : yesNo(values.flip, 'flip'),
     selection,
+    pixelLoss,
     compensate: values.compensate === undefined ? base.compensate : yesNo(values.compensate, 'compensate'),
     teacherCache,
     jitter: values.jitter === undefined ? base.jitter : num(values, 'jitter', 0),

@@ -32,7 +32,7 @@ const USAGE = `Usage:
                 [--input-range -1,1|0,1|0,255] [--size 128] [--budget macs=0.25|params=0.5|threshold=T|fps=30[@256]]
                 [--steps condense=N,distill=M] [--teacher condensed|original] [--sparsity S]
                 [--lr condense=..,distill=..] [--batch N] [--held-out N] [--seed N] [--backend auto|wasm|cpu]
-                [--loss output=1,ssim=0,feature=0,groundTruth=0,adversarial=0] [--label-classes K]
+                [--loss output=1,ssim=0,feature=0,groundTruth=0,adversarial=0] [--pixel-loss l1|mse] [--label-classes K]
                 [--flip yes|no] [--jitter 0.125] [--spec run.json] [--checkpoint-every N] [--force]
                 [--time S] [--selection importance|magnitude] [--compensate yes|no] [--teacher-cache N]
                 (--time: wall time of the whole run, distillation takes what is left; default 1.5x the

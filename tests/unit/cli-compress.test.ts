@@ -127,6 +127,9 @@ describe('alap train / compress', () => {
     const bad = alap('compress', '--model', base, '--data', `${data}/inputs`, '--out', path.join(work, 'bad'), '--selection', 'random', ...COMMON);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--selection must be importance or magnitude, got 'random'/);
+    const badLoss = alap('compress', '--model', base, '--data', `${data}/inputs`, '--out', path.join(work, 'bad'), '--pixel-loss', 'huber', ...COMMON);
+    expect(badLoss.code).not.toBe(0);
+    expect(badLoss.stderr).toMatch(/--pixel-loss must be l1 or mse, got 'huber'/);
   });
 
   it('a process killed mid-run resumes with --resume to the same weights as an uninterrupted run', async () => {

@@ -320,6 +320,19 @@ describe('FPS budget', () => {
 });
 
 describe('stages', () => {
+  it.each(['l1', 'mse'] as const)('the output term is the spec\'s pixel distance (%s) to the reference, in units of half the range', async (pixelLoss) => {
+    // One training image, no flips or crops: the first step's batch is exactly that image.
+    const image = new ImageDataset(train.inputs.slice([0, 0, 0, 0], [1, SIZE, SIZE, 3]), train.targets!.slice([0, 0, 0, 0], [1, SIZE, SIZE, 3]), '-1,1', ['a']);
+    const m = model();
+    const diff = tf.tidy(() => tf.sub(m.predict(image.inputs) as tf.Tensor, image.targets!));
+    const expected = (await (pixelLoss === 'mse' ? tf.mean(tf.square(diff)) : tf.mean(tf.abs(diff))).data())[0];
+    const seen: Progress[] = [];
+    const s = spec({ task: 'train', pixelLoss, batchSize: 1, flip: false, jitter: 0, steps: { train: 1, condense: 0, distill: 0 } });
+    const result = await runPipeline({ spec: s, model: m, train: image, test, store: new MemoryCheckpointStore(), backend: 'wasm', device: 'test', onProgress: (p) => seen.push(p) });
+    expect(seen.find((p) => p.stage === 'train' && p.step === 1)!.losses.output).toBeCloseTo(expected, 5);
+    [diff, image, result.student].forEach((x) => x.dispose());
+  });
+
   it('condensation zeroes whole groups; pruning them alone keeps the condensed output', async () => {
     const s = spec({ steps: { train: 0, condense: 12, distill: 0 }, sparsity: 6 });
     const dead: number[] = [];

@@ -367,6 +367,9 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const teacherRole = spec.teacher === 'original' || spec.steps.condense === 0 || state.condenseTargets ? 'original' : 'condensed';
     const teacher = stage === 'distill' ? await model(teacherRole) : null;
     const range = rangeWidth(spec.inputRange);
+    // In units of half the value range, so 0-255 models weigh their terms as -1..1 ones do.
+    const pixelDistance = (a: tf.Tensor4D, b: tf.Tensor4D) =>
+      (spec.pixelLoss === 'mse' ? tf.div(tf.mean(tf.squaredDifference(a, b)), (range / 2) ** 2) : tf.div(l1(a, b), range / 2)) as tf.Scalar;
 
     const optimizer = tf.train.adam(spec.lr[stage], spec.beta1, 0.999);
     disposables.push(optimizer);
@@ -404,7 +407,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       // The steps that fit the time left, at the speed of the pruned model's step here.
       // The measured step compares with the teacher's output as the real one does: taken from the
       // pool, or (without one) computed by running the teacher, which each step then does too.
-      const stepLoss = (a: tf.Tensor4D, b: tf.Tensor4D) => (spec.loss.ssim > 0 ? tf.add(l1(a, b), tf.mul(ssimLoss(a, b, range), spec.loss.ssim)) : l1(a, b)) as tf.Scalar;
+      const stepLoss = (a: tf.Tensor4D, b: tf.Tensor4D) => (spec.loss.ssim > 0 ? tf.add(pixelDistance(a, b), tf.mul(ssimLoss(a, b, range), spec.loss.ssim)) : pixelDistance(a, b)) as tf.Scalar;
       const reference = (x: tf.Tensor4D) =>
         (pool ? tf.gather(pool.reference[0], Array.from({ length: x.shape[0] }, (_, i) => i % pool.size)) : teacher!.predict(x)) as tf.Tensor4D;
       const measure = (opts.measureThroughput ?? ((m) => timedTrainingThroughput(m, opts.train, spec.size, { loss: stepLoss, reference })))(work);
@@ -486,11 +489,10 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         const features = Array.isArray(out) ? out.slice(1) : [];
         return weighted(
           {
-            // L1 in units of half the value range, so 0-255 models weigh their terms as -1..1 ones do.
-            output: [spec.loss.output, () => tf.div(l1(yHat, refOut), range / 2) as tf.Scalar],
+            output: [spec.loss.output, () => pixelDistance(yHat, refOut)],
             ssim: [spec.loss.ssim, () => ssimLoss(yHat, refOut, range)],
             feature: [layers.length ? spec.loss.feature : 0, () => featureLoss(features, refFeatures, adapters)],
-            groundTruth: [stage === 'distill' && y ? spec.loss.groundTruth : 0, () => tf.div(l1(yHat, y!), range / 2) as tf.Scalar],
+            groundTruth: [stage === 'distill' && y ? spec.loss.groundTruth : 0, () => pixelDistance(yHat, y!)],
             adversarial: [disc ? spec.loss.adversarial : 0, () => lsganGenerator(disc!.apply(tf.concat([x, yHat], 3)) as tf.Tensor)],
           },
           terms,

@@ -71,8 +71,13 @@ export interface RunSpec {
    * takes the time left when it starts, at the speed measured on the pruned model.
    */
   time: number | null;
-  /** Loss weights. output: L1 to the reference (targets or teacher). */
+  /** Loss weights. output: `pixelLoss` to the reference (targets or teacher); groundTruth: the same to the targets while distilling. */
   loss: { output: number; ssim: number; feature: number; groundTruth: number; adversarial: number };
+  /**
+   * Per-pixel distance of the output and groundTruth terms: L1, or squared error (its optimum is
+   * the conditional mean, the output PSNR scores best).
+   */
+  pixelLoss: 'l1' | 'mse';
   /** Augmentation: random left-right flips; resize to size * (1 + jitter), then random size crops. */
   flip: boolean;
   jitter: number;
@@ -104,6 +109,7 @@ export const DEFAULT_SPEC: RunSpec = {
   teacherCache: 1024,
   time: null,
   loss: { output: 1, ssim: 0, feature: 0, groundTruth: 0, adversarial: 0 },
+  pixelLoss: 'l1',
   flip: true,
   jitter: 0,
   checkpointEvery: 50,
@@ -123,6 +129,7 @@ export const SPEC_BEFORE_FIELDS: Partial<RunSpec> = {
   pruneRounds: 1,
   teacherCache: 0,
   time: null,
+  pixelLoss: 'l1',
 };
 
 /**
@@ -181,6 +188,7 @@ export const RUN_SPEC_SCHEMA = v.strictObject({
   teacherCache: count(0),
   time: v.nullable(v.pipe(v.number(), v.minValue(1, 'must be at least 1 second'))),
   loss: v.strictObject({ output: amount, ssim: amount, feature: amount, groundTruth: amount, adversarial: amount }),
+  pixelLoss: oneOf('l1', 'mse'),
   flip: v.boolean('must be true or false'),
   jitter: amount,
   checkpointEvery: count(1),
