@@ -40,7 +40,7 @@ export const PRESETS: Record<PresetTask, Preset> = {
   // Full resolution and batch norm: the filter is local, and an instance norm after the first
   // convolution made the model blind to the photo's brightness and contrast (README).
   'face-to-cartoon': { ...common, downsamplings: 0, blocks: 4, norm: 'batch', realtimeDir: 'models/face-to-cartoon-realtime', task: 'face-to-cartoon', label: 'Face → cartoon', summary: 'a face photo to its cartoon (flat colours, dark outlines)', modelDir: 'models/face-to-cartoon' },
-  unpaired: { ...common, task: 'unpaired', label: 'Day → night (unpaired, CycleGAN)', summary: 'a day scene to night, learnt from unpaired images with cycle consistency', modelDir: 'models/unpaired' },
+  unpaired: { ...common, realtimeDir: 'models/unpaired-realtime', task: 'unpaired', label: 'Day → night (unpaired, CycleGAN)', summary: 'a day scene to night, learnt from unpaired images with cycle consistency', modelDir: 'models/unpaired' },
 };
 
 export const PRESET_TASKS = Object.keys(PRESETS) as PresetTask[];
