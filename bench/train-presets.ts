@@ -194,7 +194,7 @@ for (const preset of only) {
     predicted.dispose();
     const movement = await weightMovement(model, student);
     const photos = photoSources ? { heldOutPhotos: await photoQuality(student, values.photos!, [64, 256]), photoViews: cfg.crops, photoSources } : {};
-    const recipe = { batchSize, lr: cfg.lr, schedule: spec.schedule, beta1: spec.beta1, ema: spec.ema };
+    const recipe = { batchSize, lr: cfg.lr, schedule: spec.schedule, beta1: spec.beta1, ema: spec.ema, loss: spec.loss, pixelLoss: spec.pixelLoss };
     await write(task, cfg, student, { steps, recipe, trainPairs: train.length, heldOutPairs: test.length, heldOut, ...photos, seconds, weightMovement: movement.map((m) => ({ layer: m.layer, relative: Number(m.relative.toFixed(4)) })) });
     log(`${task}: weight movement from initial values:\n${formatMovement(movement)}`);
     [student, model, train, test].forEach((x) => x.dispose());

@@ -109,7 +109,9 @@ export const DEFAULT_SPEC: RunSpec = {
   teacherCache: 1024,
   time: null,
   loss: { output: 1, ssim: 0, feature: 0, groundTruth: 0, adversarial: 0 },
-  pixelLoss: 'l1',
+  // At 10x fewer MACs and 1000 distillation steps: +0.40 dB against the base on face -> cartoon,
+  // +0.45 dB on mask -> face over L1 (README, Ablation).
+  pixelLoss: 'mse',
   flip: true,
   jitter: 0,
   checkpointEvery: 50,
@@ -137,14 +139,16 @@ export const SPEC_BEFORE_FIELDS: Partial<RunSpec> = {
  * batches, Adam with beta1 0.9, a 3% warm-up then cosine decay to zero, and an EMA of the weights.
  * Before/after on the shipped bases: README, *Built-in tasks and shipped base models*.
  */
-export const TRAIN_RECIPE: Pick<RunSpec, 'batchSize' | 'schedule' | 'beta1' | 'ema' | 'loss'> & { lr: number } = {
+export const TRAIN_RECIPE: Pick<RunSpec, 'batchSize' | 'schedule' | 'beta1' | 'ema' | 'loss' | 'pixelLoss'> & { lr: number } = {
   batchSize: 8,
   lr: 2e-3,
   schedule: { warmup: 0.03, decay: 'cosine' },
   beta1: 0.9,
   ema: 0.999,
-  // L1 + 0.2 SSIM to the targets, as the shipped bases were trained.
   loss: { ...DEFAULT_SPEC.loss, ssim: 0.2 },
+  // The shipped bases were trained with L1 (+ 0.2 SSIM); squared error measured +0.53 / +0.28 dB
+  // against the filter on held-out photos (64 / 256 px) for face -> cartoon at 1100 steps.
+  pixelLoss: 'mse',
 };
 
 const count = (min: number) => v.pipe(v.number(), v.integer(`must be a whole number`), v.minValue(min, `must be at least ${min}`));
