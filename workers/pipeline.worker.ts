@@ -38,13 +38,17 @@ import * as ort from 'onnxruntime-web/wasm';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 
 /**
- * FPS budgets and reports time each model as Live will run it: on tfjs (batch norms folded) and on
- * onnxruntime-web with as many threads as Live gives it, the faster counting.
+ * FPS budgets and reports time each model as Live will run it: on tfjs (batch norms folded) and,
+ * next to the wasm backend, on onnxruntime-web with as many threads as Live gives it, the faster
+ * counting. Not next to WebGPU: with onnxruntime-web's threads in the same worker, the WebGPU
+ * device (SwiftShader, e2e) was destroyed during the run in both tries here.
  */
-function inferenceMeasurer(runs: number) {
+function inferenceMeasurer(runs: number, on: BackendName) {
+  const onTfjs = foldedMeasurer(timedMeasurer({ runs }));
+  if (on === 'webgpu') return onTfjs;
   ort.env.wasm.wasmPaths = { wasm: ortWasm };
   const threads = crossOriginIsolated ? navigator.hardwareConcurrency : 1;
-  return fastestMeasurer([foldedMeasurer(timedMeasurer({ runs })), onnxLatencyMeasurer(threads, runs)]);
+  return fastestMeasurer([onTfjs, onnxLatencyMeasurer(threads, runs)]);
 }
 
 const TASK_LABELS: Record<TaskName, string> = {
@@ -442,7 +446,7 @@ const api = {
           store: checkpoints,
           backend: describeBackend(backend!),
           device: `${navigator.userAgent}; ${navigator.hardwareConcurrency} logical cores`,
-          measureLatency: inferenceMeasurer(run.spec.latencyRuns),
+          measureLatency: inferenceMeasurer(run.spec.latencyRuns, backend!.name),
           shouldStop: () => stopRequested,
           onProgress: (p) => {
             report(p);

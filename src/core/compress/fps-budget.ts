@@ -2,9 +2,9 @@
  * Device-targeted pruning: "run at F frames per second here at R x R". MACs are not time (thin
  * layers, full-resolution norms and transposed convolutions cost more per MAC than the trunk), so
  * the amount to remove is found by measurement: candidate models pruned to a MACs share are built
- * and timed (on the current backend unless another measurer is given), and a bisection finds the largest share (the most capacity
- * kept) whose measured latency meets the target with a small margin. Which channels go is decided
- * as for a MACs budget (weakest groups first).
+ * and timed (on the current backend unless another measurer is given), and a bisection finds the
+ * largest share (the most capacity kept) whose measured latency meets the target with a small
+ * margin. Which channels go is decided as for a MACs budget (weakest groups first).
  */
 import type { ChannelGraph } from '../graph/channel-graph';
 import { foldedMeasurer, timedMeasurer, type Latency, type LatencyMeasurer } from '../measure/latency';
