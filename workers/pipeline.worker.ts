@@ -34,6 +34,7 @@ import { appendImages, decodeBlob, encodePngBlob, loadImages, loadModel, modelFr
 import { WASM_PATHS } from './wasm-paths';
 import { fastestMeasurer, foldedMeasurer, timedMeasurer } from '../src/core/measure/latency';
 import { onnxLatencyMeasurer } from '../src/core/io/onnx-run';
+import { availableThreads } from '../src/core/backend/choice';
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 
@@ -47,8 +48,7 @@ function inferenceMeasurer(runs: number, on: BackendName) {
   const onTfjs = foldedMeasurer(timedMeasurer({ runs }));
   if (on === 'webgpu') return onTfjs;
   ort.env.wasm.wasmPaths = { wasm: ortWasm };
-  const threads = crossOriginIsolated ? navigator.hardwareConcurrency : 1;
-  return fastestMeasurer([onTfjs, onnxLatencyMeasurer(threads, runs)]);
+  return fastestMeasurer([onTfjs, onnxLatencyMeasurer(availableThreads(), runs)]);
 }
 
 const TASK_LABELS: Record<TaskName, string> = {

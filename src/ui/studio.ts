@@ -68,11 +68,6 @@ export function download(name: string, data: BlobPart, type = 'application/octet
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** Threads a wasm runtime can use in this page: every core when cross-origin isolated, else one. */
-export function availableThreads(): number {
-  return crossOriginIsolated ? navigator.hardwareConcurrency : 1;
-}
-
 /** A model the benchmark and live pages can load: one in storage, or a shipped preset. */
 export interface ModelChoice {
   key: string;

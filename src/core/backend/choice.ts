@@ -67,6 +67,11 @@ export async function browserProbeKey(): Promise<string> {
   return probeKey({ userAgent: navigator.userAgent, cores: navigator.hardwareConcurrency, isolated: crossOriginIsolated, adapter });
 }
 
+/** Threads a wasm runtime can use in this page or worker: every core when cross-origin isolated, else one. */
+export function availableThreads(): number {
+  return crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+}
+
 /** A probe figure for people: "9.1 ms", "4,512 ms"; "—" where it was not measured. */
 export const formatMs = (t: number | undefined) => (t == null ? '—' : t >= 100 ? `${Math.round(t).toLocaleString('en')} ms` : `${t.toFixed(1)} ms`);
 const ms = formatMs;
