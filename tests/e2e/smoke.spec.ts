@@ -12,7 +12,13 @@ test('the app loads, starts tfjs in a worker and runs a generator', async ({ pag
   await expect(selfTest).toContainText(`ran on ${backend}, output 1x32x32x3`, { timeout: 90_000 });
   const meanAbs = Number(/mean \|y\| ([\d.]+)/.exec((await selfTest.textContent()) ?? '')?.[1]);
   expect(meanAbs).toBeGreaterThan(0);
-  if (backend === 'wasm') await expect(page.getByTestId('wasm-flags')).toContainText('SIMD on');
+  if (backend === 'wasm') {
+    await expect(page.getByTestId('wasm-flags')).toContainText('SIMD on');
+    // One thread per logical core (tfjs-wasm caps at 8; unpatched it starts half the cores).
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const threads = Math.min(cores, 8);
+    await expect(page.getByTestId('wasm-flags')).toContainText(`threads: ${threads} in use (${cores} requested)`);
+  }
   if (backend === 'webgpu') await expect(page.getByTestId('adapter')).toBeVisible();
   expect(errors).toEqual([]);
 });

@@ -107,11 +107,28 @@ async function wasmFlags(): Promise<BackendInfo['wasm']> {
   return { simd, threads, threadCount: count, requestedThreads };
 }
 
+/**
+ * tfjs-backend-wasm 4.22 starts min(requested, 8, navigator.hardwareConcurrency / 2) threads: its
+ * backend.cc assumes two hyper-threads per core, so a machine without them gets half its cores (one
+ * on a 2-core machine). While the backend starts, the core count it reads is raised to twice the
+ * request, so it runs the threads asked for (still at most 8); the real value is restored after.
+ */
+async function withThreadsGranted<T>(threads: number | null, start: () => Promise<T>): Promise<T> {
+  const navigator = nav();
+  if (!threads || !navigator || environment() === 'node') return start();
+  Object.defineProperty(navigator, 'hardwareConcurrency', { value: 2 * threads, configurable: true });
+  try {
+    return await start();
+  } finally {
+    delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
+  }
+}
+
 async function tryStart(name: BackendName, opts: BackendOptions): Promise<string | null> {
   try {
     const why = await prepare(name, opts);
     if (why) return why;
-    const ok = await tf.setBackend(name);
+    const ok = await withThreadsGranted(name === 'wasm' ? requestedThreads : null, () => tf.setBackend(name));
     if (!ok) return `tf.setBackend('${name}') failed to initialise`;
     await tf.ready();
     return null;
