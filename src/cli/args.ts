@@ -44,6 +44,7 @@ export const OPTIONS = {
   time: { type: 'string' },
   selection: { type: 'string' },
   'pixel-loss': { type: 'string' },
+  'channel-multiple': { type: 'string' },
   compensate: { type: 'string' },
   'teacher-cache': { type: 'string' },
   format: { type: 'string' },

@@ -189,6 +189,7 @@ async function specFrom(values: Values, task: RunSpec['task']): Promise<RunSpec>
     checkpointEvery: int(values, 'checkpoint-every', base.checkpointEvery)!,
     flip: values.flip === undefined ? base.flip : yesNo(values.flip, 'flip'),
     selection,
+    channelMultiple: int(values, 'channel-multiple', base.channelMultiple)!,
     pixelLoss,
     compensate: values.compensate === undefined ? base.compensate : yesNo(values.compensate, 'compensate'),
     teacherCache,

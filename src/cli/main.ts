@@ -35,6 +35,8 @@ const USAGE = `Usage:
                 [--loss output=1,ssim=0,feature=0,groundTruth=0,adversarial=0] [--pixel-loss l1|mse] [--label-classes K]
                 [--flip yes|no] [--jitter 0.125] [--spec run.json] [--checkpoint-every N] [--force]
                 [--time S] [--selection importance|magnitude] [--compensate yes|no] [--teacher-cache N]
+                [--channel-multiple N]
+                (--channel-multiple: keep pruned layers' channels at multiples of N; 8 suits tfjs-wasm)
                 (--time: wall time of the whole run, distillation takes what is left; default 1.5x the
                  base's training time when its info.json records it and no --steps are given)
   alap compress --preset mask-to-face|face-to-cartoon|unpaired --out <dir> [--count N] [options above]

@@ -130,6 +130,9 @@ describe('alap train / compress', () => {
     const badLoss = alap('compress', '--model', base, '--data', `${data}/inputs`, '--out', path.join(work, 'bad'), '--pixel-loss', 'huber', ...COMMON);
     expect(badLoss.code).not.toBe(0);
     expect(badLoss.stderr).toMatch(/--pixel-loss must be l1 or mse, got 'huber'/);
+    const badMultiple = alap('compress', '--model', base, '--data', `${data}/inputs`, '--out', path.join(work, 'bad'), '--selection', 'magnitude', '--channel-multiple', '8', ...COMMON);
+    expect(badMultiple.code).not.toBe(0);
+    expect(badMultiple.stderr).toMatch(/a channelMultiple above 1 needs selection importance/);
   });
 
   it('a process killed mid-run resumes with --resume to the same weights as an uninterrupted run', async () => {

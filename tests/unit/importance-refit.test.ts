@@ -171,7 +171,8 @@ describe('data-driven selection', () => {
     const full = modelCost(graph, size).macs;
     const selection = await selectByImportance(graph, { kind: 'macs', keep: 0.3 }, size, x, { rounds: 2, probes: 1 });
     expect(modelCost(graph, size, selection.removed).macs).toBeLessThanOrEqual(full * 0.3);
-    expect(selection.order.length).toBe(selection.removed.size);
+    expect(selection.order.flat().length).toBe(selection.removed.size);
+    expect(selection.order.every((step) => step.length === 1)).toBe(true);
     for (const g of selection.removed) expect(graph.groups[g].prunable).toBe(true);
     const pruned = await pruneModel(graph, selection.removed);
     for (const l of readChannelGraph(pruned).layers.filter((l) => l.role === 'source')) {
@@ -186,6 +187,32 @@ describe('data-driven selection', () => {
     await expect(selectByImportance(graph, { kind: 'macs', keep: 1e-4 }, size, x)).rejects.toThrow(/cannot be met/);
     x.dispose();
     pruned.dispose();
+    model.dispose();
+  });
+
+  it('with a channel multiple, leaves every pruned convolution at a multiple of it (or its full width)', async () => {
+    const model = buildGenerator(defaultSpec('resnet', { ngf: 10, size: 16, depth: 1, seed: 5 }));
+    randomiseWeights(model);
+    const graph = readChannelGraph(model);
+    const size: [number, number] = [16, 16];
+    const x = tf.randomUniform([4, 16, 16, 3], -1, 1, 'float32', 9) as tf.Tensor4D;
+    const full = modelCost(graph, size).macs;
+    const selection = await selectByImportance(graph, { kind: 'macs', keep: 0.4 }, size, x, { rounds: 2, probes: 1, multiple: 4 });
+    expect(modelCost(graph, size, selection.removed).macs).toBeLessThanOrEqual(full * 0.4);
+    const widths = (g: typeof graph, removed: ReadonlySet<number>) =>
+      g.layers.filter((l) => l.role === 'source').map((l) => [l.channels.length, l.channels.filter((c) => !removed.has(c)).length]);
+    const narrowed = widths(graph, selection.removed).filter(([before, after]) => after < before);
+    expect(narrowed.length).toBeGreaterThan(0);
+    for (const [, after] of narrowed) expect(after % 4).toBe(0);
+    // Without the multiple, the same budget leaves widths that are not.
+    const plain = await selectByImportance(graph, { kind: 'macs', keep: 0.4 }, size, x, { rounds: 2, probes: 1 });
+    expect(widths(graph, plain.removed).some(([before, after]) => after < before && after % 4 !== 0)).toBe(true);
+    // The FPS ranking stops between tiles too.
+    const select = await importanceOrder(graph, size, x, { rounds: 2, probes: 1, multiple: 4 });
+    for (const keep of [0.7, 0.3]) {
+      for (const [before, after] of widths(graph, await select(keep))) if (after < before) expect(after % 4).toBe(0);
+    }
+    x.dispose();
     model.dispose();
   });
 });

@@ -18,5 +18,9 @@ describe('parseRunSpec: one schema for every run spec', () => {
     const { seed: _, ...noSeed } = DEFAULT_SPEC;
     expect(() => parseRunSpec(noSeed, 'The stored run')).toThrow('The stored run is not a valid run spec: seed is missing');
     expect(() => parseRunSpec(null, 'x')).toThrow('x is not a valid run spec: the spec: Invalid type: Expected Object but received null');
+    expect(() => parseRunSpec({ ...DEFAULT_SPEC, selection: 'magnitude', channelMultiple: 8 }, 'x')).toThrow(
+      'x is not a valid run spec: the spec: a channelMultiple above 1 needs selection importance',
+    );
+    expect(parseRunSpec({ ...DEFAULT_SPEC, channelMultiple: 8 }, 'x').channelMultiple).toBe(8);
   });
 });

@@ -64,17 +64,54 @@ export async function outputSensitivity(graph: ChannelGraph, inputs: tf.Tensor4D
 export interface ImportanceOptions extends SensitivityOptions {
   /** Rounds of removal, each followed by re-scoring the partly pruned model. */
   rounds?: number;
+  /**
+   * Keep every prunable layer's output channels at a multiple of this (or at its full width). On
+   * tfjs-wasm a convolution costs the same for 1 to 8 output channels (XNNPACK computes them in
+   * tiles of 8), so removing channels inside a tile saves MACs but no time. 1: any count.
+   */
+  multiple?: number;
 }
 
 export interface ImportanceSelection extends Selection {
-  /** The removed groups in the order they went. */
-  order: number[];
+  /** The removal steps in the order they were taken: single groups, or whole tiles with `multiple`. */
+  order: number[][];
 }
 
 /**
- * Groups to remove for a MACs or params budget: in each round, the groups with the least output
- * sensitivity per MAC (or parameter) saved, until that round's share of the budget is met (the
- * shares fall geometrically to the budget). Never leaves a layer under MIN_LAYER_SHARE.
+ * Groups that set the same convolutions' output channels (tied across residual adds): removing
+ * some of a family narrows those layers together. Families holding a pinned group stay whole.
+ */
+function prunableFamilies(graph: ChannelGraph): number[][] {
+  const key = new Map<number, string>();
+  graph.layers.forEach((l, i) => {
+    if (l.role !== 'source') return;
+    for (const g of new Set(l.channels)) key.set(g, `${key.get(g) ?? ''},${i}`);
+  });
+  const families = new Map<string, number[]>();
+  for (const [g, k] of key) families.set(k, [...(families.get(k) ?? []), g]);
+  return [...families.values()].filter((f) => f.every((g) => graph.groups[g].prunable));
+}
+
+/**
+ * The next removal steps a round may take: one group at a time, or with `multiple` m, per family
+ * the least sensitive groups down to the next multiple of m below its alive count (never under m).
+ */
+function candidateSteps(graph: ChannelGraph, families: number[][], removed: ReadonlySet<number>, sensitivity: Float64Array, multiple: number): number[][] {
+  if (multiple <= 1) return graph.groups.filter((g) => g.prunable && !removed.has(g.id)).map((g) => [g.id]);
+  const steps: number[][] = [];
+  for (const family of families) {
+    const alive = family.filter((g) => !removed.has(g)).sort((a, b) => sensitivity[a] - sensitivity[b]);
+    const take = alive.length % multiple || multiple;
+    if (alive.length - take >= multiple) steps.push(alive.slice(0, take));
+  }
+  return steps;
+}
+
+/**
+ * Groups to remove for a MACs or params budget: in each round, the steps (groups, or tiles of
+ * groups) with the least output sensitivity per MAC (or parameter) saved, until that round's share
+ * of the budget is met (the shares fall geometrically to the budget). Never leaves a layer under
+ * MIN_LAYER_SHARE.
  */
 export async function selectByImportance(
   graph: ChannelGraph,
@@ -84,54 +121,91 @@ export async function selectByImportance(
   o: ImportanceOptions = {},
 ): Promise<ImportanceSelection> {
   const rounds = Math.max(1, o.rounds ?? 4);
+  const multiple = Math.max(1, o.multiple ?? 1);
+  const families = prunableFamilies(graph);
   const tracker = new CostTracker(graph, size, new Set(), MIN_LAYER_SHARE);
   const current = () => (budget.kind === 'params' ? tracker.params : tracker.macs);
   const full = current();
-  const order: number[] = [];
+  const order: number[][] = [];
+  const removed = new Set<number>();
   let kept = 0;
   for (let round = 1; round <= rounds; round++) {
     const target = full * budget.keep ** (round / rounds);
-    const removed = new Set(order);
     const sensitivity = await scoreWithout(graph, removed, inputs, { ...o, seed: (o.seed ?? 1) + round });
-    const perCost = new Map<number, number>();
-    for (const g of graph.groups) {
-      if (!g.prunable || removed.has(g.id)) continue;
-      const saving = tracker.saving(g.id)[budget.kind];
-      perCost.set(g.id, saving > 0 ? sensitivity[g.id] / saving : Infinity);
-    }
+    const perCost = (step: number[]) => {
+      const saving = tracker.saving(step)[budget.kind];
+      return saving > 0 ? step.reduce((s, g) => s + sensitivity[g], 0) / saving : Infinity;
+    };
     kept = 0;
-    for (const [g] of [...perCost].sort((a, b) => a[1] - b[1])) {
-      if (current() <= target) break;
-      if (!tracker.canRemove(g)) {
+    // Single groups are ranked once per round; tiles again after each step (a family's next tile
+    // depends on what it has left).
+    let steps = candidateSteps(graph, families, removed, sensitivity, multiple)
+      .map((step) => ({ step, cost: perCost(step) }))
+      .sort((a, b) => a.cost - b.cost);
+    while (current() > target && steps.length) {
+      const { step } = steps.shift()!;
+      if (!tracker.canRemove(step)) {
         kept++;
         continue;
       }
-      tracker.remove(g);
-      order.push(g);
+      for (const g of step) {
+        tracker.remove(g);
+        removed.add(g);
+      }
+      order.push(step);
+      if (multiple > 1) {
+        steps = candidateSteps(graph, families, removed, sensitivity, multiple)
+          .map((s) => ({ step: s, cost: perCost(s) }))
+          .sort((a, b) => a.cost - b.cost);
+      }
     }
   }
-  if (current() > full * budget.keep) throw unreachableBudget(budget, current() / full);
-  return { removed: new Set(order), keptToAvoidEmptyLayer: kept, order };
+  if (current() > full * budget.keep) throw unreachableBudget(budget, current() / full, multiple);
+  return { removed, keptToAvoidEmptyLayer: kept, order };
 }
 
 /**
  * For budgets searched by measurement (FPS): one importance ranking down to the smallest share the
- * per-layer floor allows, and a selector that takes its first groups until a MACs share is met.
+ * per-layer floor allows, and a selector that takes its first steps until a MACs share is met.
  */
 export async function importanceOrder(graph: ChannelGraph, size: [number, number], inputs: tf.Tensor4D, o: ImportanceOptions = {}): Promise<(keep: number) => Promise<Set<number>>> {
-  const floor = smallestMacsShare(graph, size);
+  const floor = smallestShare(graph, size, Math.max(1, o.multiple ?? 1));
   const { order } = await selectByImportance(graph, { kind: 'macs', keep: Math.min(1, floor * 1.0001) }, size, inputs, o);
   return async (keep) => {
     const tracker = new CostTracker(graph, size, new Set(), MIN_LAYER_SHARE);
     const target = tracker.macs * keep;
     const removed = new Set<number>();
-    for (const g of order) {
+    for (const step of order) {
       if (tracker.macs <= target) break;
-      tracker.remove(g);
-      removed.add(g);
+      for (const g of step) {
+        tracker.remove(g);
+        removed.add(g);
+      }
     }
     return removed;
   };
+}
+
+/** The smallest MACs share removal steps can reach: every step taken that the per-layer floor allows. */
+function smallestShare(graph: ChannelGraph, size: [number, number], multiple: number): number {
+  if (multiple <= 1) return smallestMacsShare(graph, size);
+  const families = prunableFamilies(graph);
+  const tracker = new CostTracker(graph, size, new Set(), MIN_LAYER_SHARE);
+  const full = tracker.macs;
+  const removed = new Set<number>();
+  const none = new Float64Array(graph.groups.length);
+  for (let progress = true; progress; ) {
+    progress = false;
+    for (const step of candidateSteps(graph, families, removed, none, multiple)) {
+      if (!tracker.canRemove(step)) continue;
+      for (const g of step) {
+        tracker.remove(g);
+        removed.add(g);
+      }
+      progress = true;
+    }
+  }
+  return tracker.macs / full;
 }
 
 /** Sensitivity of the model with the given groups switched off (on a copy; the model is untouched). */

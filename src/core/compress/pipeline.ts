@@ -682,7 +682,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   /** The groups whose removal meets an FPS budget, measured on candidates cut from `graph` by the spec's selection. */
   async function searchFps(graph: ReturnType<typeof readChannelGraph>, budget: Extract<Budget, { kind: 'fps' }>): Promise<Set<number>> {
     const size = fpsSize(budget);
-    const order = spec.selection === 'importance' ? await withScoringImages((images) => importanceOrder(graph, size, images)) : null;
+    const order = spec.selection === 'importance' ? await withScoringImages((images) => importanceOrder(graph, size, images, { multiple: spec.channelMultiple })) : null;
     const found = await selectForFps(graph, budget.fps, size, { measure: opts.measureLatency, ...(order && { select: order }) });
     state.fpsSearch = found.tries;
     return found.removed;
@@ -691,7 +691,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   /** The groups a threshold, MACs or params budget removes, by the spec's selection. */
   async function selectForBudget(graph: ReturnType<typeof readChannelGraph>, budget: Exclude<Budget, { kind: 'fps' }>, size: [number, number]): Promise<Set<number>> {
     if (spec.selection === 'magnitude' || budget.kind === 'threshold') return (await selectGroups(graph, budget, size)).removed;
-    return (await withScoringImages((images) => selectByImportance(graph, budget, size, images))).removed;
+    return (await withScoringImages((images) => selectByImportance(graph, budget, size, images, { multiple: spec.channelMultiple }))).removed;
   }
 
   /** Runs `f` on the crops that score channels, freed after. */

@@ -150,9 +150,11 @@ export class CostTracker {
     });
   }
 
-  /** Whether removing the group leaves every layer at or above its floor (at least one channel). */
-  canRemove(g: number): boolean {
-    return this.touches[g].every((t) => t.side === 'in' || this.cout[t.layer] - t.n >= this.minOut[t.layer]);
+  /** Whether removing the groups leaves every layer at or above its floor (at least one channel). */
+  canRemove(groups: number | readonly number[]): boolean {
+    const cout = new Map<number, number>();
+    for (const g of [groups].flat()) for (const t of this.touches[g]) if (t.side === 'out') cout.set(t.layer, (cout.get(t.layer) ?? this.cout[t.layer]) - t.n);
+    return [...cout].every(([layer, left]) => left >= this.minOut[layer]);
   }
 
   /** MACs saved by removing group g now (nothing is changed). */
@@ -160,15 +162,17 @@ export class CostTracker {
     return this.saving(g).macs;
   }
 
-  /** MACs and parameters saved by removing group g now (nothing is changed). */
-  saving(g: number): { macs: number; params: number } {
+  /** MACs and parameters saved by removing the groups now (nothing is changed). */
+  saving(groups: number | readonly number[]): { macs: number; params: number } {
     const saving = { macs: 0, params: 0 };
     const layers = new Map<number, { cin: number; cout: number }>();
-    for (const t of this.touches[g]) {
-      const c = layers.get(t.layer) ?? { cin: this.cin[t.layer], cout: this.cout[t.layer] };
-      if (t.side === 'in') c.cin -= t.n;
-      else c.cout -= t.n;
-      layers.set(t.layer, c);
+    for (const g of [groups].flat()) {
+      for (const t of this.touches[g]) {
+        const c = layers.get(t.layer) ?? { cin: this.cin[t.layer], cout: this.cout[t.layer] };
+        if (t.side === 'in') c.cin -= t.n;
+        else c.cout -= t.n;
+        layers.set(t.layer, c);
+      }
     }
     for (const [i, c] of layers) {
       const l = this.graph.layers[i];
@@ -265,11 +269,10 @@ export async function selectGroups(graph: ChannelGraph, budget: Budget, size: [n
   return { removed, keptToAvoidEmptyLayer: kept };
 }
 
-export function unreachableBudget(budget: Extract<Budget, { keep: number }>, share: number): Error {
+export function unreachableBudget(budget: Extract<Budget, { keep: number }>, share: number, channelMultiple = 1): Error {
   const what = budget.kind === 'macs' ? 'MACs' : 'parameters';
-  return new Error(
-    `A ${what} budget of ${budget.keep} cannot be met: the model's pinned channels and the ${MIN_LAYER_SHARE * 100}% per-layer floor leave ${share.toFixed(3)} of its ${what}`,
-  );
+  const floor = channelMultiple > 1 ? `layers kept at multiples of ${channelMultiple} channels (channelMultiple)` : `the ${MIN_LAYER_SHARE * 100}% per-layer floor`;
+  return new Error(`A ${what} budget of ${budget.keep} cannot be met: the model's pinned channels and ${floor} leave ${share.toFixed(3)} of its ${what}`);
 }
 
 /** The smallest MACs share a MACs budget can reach: every group gone that the per-layer floor allows. */

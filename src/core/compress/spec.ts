@@ -52,6 +52,12 @@ export interface RunSpec {
    * their parameters' size relative to their layer.
    */
   selection: 'importance' | 'magnitude';
+  /**
+   * Importance selection keeps each pruned convolution's output channels at a multiple of this (or
+   * whole): tfjs-wasm computes a convolution's outputs in tiles of 8, so 1 to 8 channels cost the
+   * same time. 1: any count (what onnxruntime-web, whose cost grows with every channel, prefers).
+   */
+  channelMultiple: number;
   /** Refit the convolutions after slicing so they reproduce the unpruned layers (refit.ts). */
   compensate: boolean;
   /**
@@ -104,6 +110,7 @@ export const DEFAULT_SPEC: RunSpec = {
   budget: null,
   teacher: 'condensed',
   selection: 'importance',
+  channelMultiple: 1,
   compensate: true,
   pruneRounds: 1,
   teacherCache: 1024,
@@ -127,6 +134,7 @@ export const SPEC_BEFORE_FIELDS: Partial<RunSpec> = {
   ema: 0,
   condensation: 'prox',
   selection: 'magnitude',
+  channelMultiple: 1,
   compensate: false,
   pruneRounds: 1,
   teacherCache: 0,
@@ -158,7 +166,8 @@ const perStage = (item: typeof amount | ReturnType<typeof count>) => v.strictObj
 const oneOf = <const T extends string[]>(...options: T) => v.picklist(options, `must be one of ${options.join(', ')}`);
 
 /** Every field of RunSpec with its valid values; unknown keys are refused (a typo must not pass silently). */
-export const RUN_SPEC_SCHEMA = v.strictObject({
+export const RUN_SPEC_SCHEMA = v.pipe(
+  v.strictObject({
   task: oneOf('compress', 'train'),
   size: count(8),
   inputRange: oneOf('-1,1', '0,1', '0,255'),
@@ -187,6 +196,7 @@ export const RUN_SPEC_SCHEMA = v.strictObject({
   ),
   teacher: oneOf('condensed', 'original'),
   selection: oneOf('importance', 'magnitude'),
+  channelMultiple: count(1),
   compensate: v.boolean('must be true or false'),
   pruneRounds: count(1),
   teacherCache: count(0),
@@ -198,7 +208,9 @@ export const RUN_SPEC_SCHEMA = v.strictObject({
   checkpointEvery: count(1),
   sampleEvery: count(0),
   latencyRuns: count(1),
-});
+  }),
+  v.check((spec) => spec.channelMultiple === 1 || spec.selection === 'importance', 'a channelMultiple above 1 needs selection importance'),
+);
 
 /** `input` as a RunSpec, or one error naming `source` and every field that is wrong. */
 export function parseRunSpec(input: unknown, source: string): RunSpec {
@@ -208,7 +220,7 @@ export function parseRunSpec(input: unknown, source: string): RunSpec {
     const path = v.getDotPath(issue);
     if (issue.type === 'strict_object' && issue.expected === 'never') return `unknown key '${path}'`;
     if (issue.kind === 'schema' && issue.received === 'undefined') return `${path} is missing`;
-    if (issue.kind === 'schema' || issue.type === 'raw_check') return `${path ?? 'the spec'}: ${issue.message}`;
+    if (issue.kind === 'schema' || issue.type === 'raw_check' || issue.type === 'check') return `${path ?? 'the spec'}: ${issue.message}`;
     return `${path} ${issue.message} (got ${JSON.stringify(issue.input)})`;
   });
   throw new Error(`${source} is not a valid run spec: ${problems.join('; ')}`);
