@@ -1,7 +1,7 @@
 /**
  * Vite plugin (build only): compiles src/pwa/service-worker.ts to sw.js at the root of the build
- * and writes into it the list of every file the build produced, with a version that changes
- * whenever any of them does (so browsers see an update); puts the Content-Security-Policy into
+ * and writes into it the list of every file the build produced with a revision of each, and a
+ * version that changes whenever any of them does (so browsers see an update); puts the Content-Security-Policy into
  * index.html.
  */
 import { createHash } from 'node:crypto';
@@ -53,9 +53,16 @@ export function serviceWorker(source = 'src/pwa/service-worker.ts'): Plugin {
       // The shipped models' deployment downloads (models/<task>/export/*.zip) are fetched on
       // demand, not kept offline: the app itself never loads them.
       const files = (await listFiles(outDir)).filter((f) => f !== 'sw.js' && !/^models\/[^/]+\/export\//.test(f)).sort();
+      // Each file's revision is a hash of its content: an update fetches only the files whose
+      // revision changed and copies the rest from the previous version's cache.
       const hash = createHash('sha256');
-      for (const f of files) hash.update(f).update(await fs.readFile(path.join(outDir, f)));
-      const precache = { version: hash.digest('hex').slice(0, 16), files: files.map((f) => (f === 'index.html' ? './index.html' : `./${f}`)) };
+      const entries: { url: string; revision: string }[] = [];
+      for (const f of files) {
+        const revision = createHash('sha256').update(await fs.readFile(path.join(outDir, f))).digest('hex').slice(0, 16);
+        hash.update(f).update(revision);
+        entries.push({ url: f === 'index.html' ? './index.html' : `./${f}`, revision });
+      }
+      const precache = { version: hash.digest('hex').slice(0, 16), files: entries };
       const ts = await fs.readFile(path.resolve(config.root, source), 'utf8');
       const { code } = await transformWithOxc(ts, source, { lang: 'ts' });
       await fs.writeFile(path.join(outDir, 'sw.js'), `const PRECACHE = ${JSON.stringify(precache)};\n${code}`);

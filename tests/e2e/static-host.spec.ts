@@ -11,7 +11,10 @@ import { expect, test } from '@playwright/test';
 const DIST = path.resolve('dist');
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.webmanifest': 'application/manifest+json', '.bin': 'application/octet-stream' };
 let server: Server;
-let swSuffix = '';
+/** 2 once the test "deploys" a new version: sw.js and index.html change, nothing else. */
+let deployment = 1;
+/** Paths the host was asked for. */
+const requests: string[] = [];
 /** A free port chosen by the OS, so parallel runs on one machine do not collide. */
 let PORT = 0;
 
@@ -22,8 +25,12 @@ test.beforeAll(async () => {
     if (!file.startsWith(DIST)) return void res.writeHead(403).end();
     if (existsSync(file) && statSync(file).isDirectory()) file = path.join(file, 'index.html');
     if (!existsSync(file)) return void res.writeHead(404).end();
+    requests.push(url.pathname);
     let body: Buffer | string = readFileSync(file);
-    if (url.pathname === '/sw.js') body = body.toString() + swSuffix; // a "new deployment"
+    if (deployment === 2 && url.pathname === '/sw.js') {
+      body = body.toString().replace(/("version":")\w+/, '$1deployment2').replace(/("url":"\.\/index\.html","revision":")\w+/, '$1deployment2');
+    }
+    if (deployment === 2 && file.endsWith('index.html')) body = body.toString() + '<!-- deployment 2 -->';
     res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-cache' });
     res.end(body);
   });
@@ -37,7 +44,7 @@ test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'backend independent');
 });
 
-test('on a host without COOP/COEP headers the service worker makes the page cross-origin isolated; a new version waits for the user', async ({ page }) => {
+test('on a host without COOP/COEP headers the service worker makes the page cross-origin isolated; a new version downloads only its changed files and waits for the user', async ({ page }) => {
   test.setTimeout(120_000);
   await page.goto(`http://127.0.0.1:${PORT}/?backend=wasm`);
   // First visit: not isolated; once the worker controls the page it reloads once, isolated.
@@ -46,9 +53,12 @@ test('on a host without COOP/COEP headers the service worker makes the page cros
   await expect(page.getByTestId('wasm-flags')).toContainText('threads');
 
   await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
-  swSuffix = '\n// deployment 2\n';
+  deployment = 2;
+  requests.length = 0;
   await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.update());
   await expect(page.getByTestId('update-waiting')).toBeVisible({ timeout: 60_000 });
+  // The update downloaded only what changed; every other file came from the previous cache.
+  expect(new Set(requests)).toEqual(new Set(['/sw.js', '/index.html']));
   // Announced, not applied: the page was not reloaded under the user.
   expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
   await page.getByRole('button', { name: 'Reload to update' }).click();
