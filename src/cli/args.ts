@@ -122,3 +122,9 @@ export function formatDuration(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
+
+/** The model path a command takes as its first argument. */
+export function modelArg(positionals: string[]): string {
+  if (!positionals[1]) throw new UsageError(`'${positionals[0]}' needs a model: a model.json file or its folder`);
+  return positionals[1];
+}
