@@ -1,4 +1,6 @@
 /** What the bench scripts share: timestamped logs on stderr, --quick / full settings, side-by-side latency. */
+import { spawn } from 'node:child_process';
+import type { Page } from '@playwright/test';
 import type * as tf from '@tensorflow/tfjs';
 import { measureLatency } from '../src/core/measure/latency';
 
@@ -20,4 +22,27 @@ export async function sideBySideMs(models: tf.LayersModel[], shape: number[], o:
     for (const [i, m] of models.entries()) times[i].push((await measureLatency(m, shape, o)).medianMs);
   }
   return times.map((t) => t.sort((a, b) => a - b)[1]);
+}
+
+/** Runs `f` while `vite preview` serves the production build (cross-origin isolated) on `port`. */
+export async function withPreview<T>(port: number, f: (origin: string) => Promise<T>): Promise<T> {
+  const server = spawn('npx', ['vite', 'preview', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { stdio: 'ignore', detached: true });
+  try {
+    return await f(`http://127.0.0.1:${port}`);
+  } finally {
+    process.kill(-server.pid!);
+  }
+}
+
+/** Opens `url` in `page`, retrying for up to 30 s while the server starts. */
+export async function gotoWhenUp(page: Page, url: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await page.goto(url);
+      return;
+    } catch (e) {
+      if (i > 60) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }

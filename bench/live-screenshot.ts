@@ -9,14 +9,13 @@
  *     [--show compressed|original|split] [--photos scratch/photos]
  *     [--out docs/screenshots/live-real-face.png] [--seconds 20]
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
 import config from '../playwright.config';
 import { readPhotos } from './photo-data';
 import { fakeCameraLaunchOptions, writeY4m } from '../tests/e2e/fake-camera';
-import { log } from './common';
+import { gotoWhenUp, log, withPreview } from './common';
 
 const { values } = parseArgs({ options: { photo: { type: 'string' }, show: { type: 'string' }, photos: { type: 'string' }, out: { type: 'string' }, seconds: { type: 'string' } } });
 const photos = values.photos ?? 'scratch/photos';
@@ -34,20 +33,10 @@ const video = writeY4m('real-face', W, H, 15, FRAMES, (f, x, y) => {
   return [photo.data[o], photo.data[o + 1], photo.data[o + 2]];
 });
 
-const port = 4181;
-const server = spawn('npx', ['vite', 'preview', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { stdio: 'ignore', detached: true });
-try {
+await withPreview(4181, async (origin) => {
   const browser = await chromium.launch({ ...config.use!.launchOptions!, ...fakeCameraLaunchOptions(video) });
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-  for (let i = 0; ; i++) {
-    try {
-      await page.goto(`http://127.0.0.1:${port}/?backend=wasm`);
-      break;
-    } catch (e) {
-      if (i > 60) throw e;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  await gotoWhenUp(page, `${origin}/?backend=wasm`);
   await page.getByTestId('backend-name').filter({ hasText: 'wasm' }).waitFor({ timeout: 60_000 });
   await page.getByTestId('live-original').selectOption({ label: 'Face → cartoon base (shipped)' });
   await page.getByTestId('live-compressed').selectOption({ label: 'Face → cartoon real-time student (shipped)' });
@@ -59,6 +48,4 @@ try {
   await page.locator('section[aria-label="Live demo"]').screenshot({ path: out });
   log(`wrote ${out}; the page said: ${stats?.replace(/\s+/g, ' ').trim()}`);
   await browser.close();
-} finally {
-  process.kill(-server.pid!);
-}
+});
