@@ -1,6 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
 import { usePreset } from './helpers';
-import { screenshot } from './screenshot';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'checkpoint writes do not depend on the backend');
@@ -47,7 +46,6 @@ test('closing the tab again and again while checkpoints are written never leaves
     // its checkpoint is written, so the step on screen is not enough), then close a moment later
     // so the close is likely to land inside the next checkpoint's transaction.
     await expect.poll(async () => (await checkpointState(page))[0]?.at ?? 'none', { timeout: 180_000, intervals: [100] }).not.toMatch(new RegExp(`^(none|condense 0|${seen.at(-1) ?? 'none'})$`));
-    if (kill === 0) await screenshot(page.getByTestId('run-progress'), 'progress');
     await page.waitForTimeout(150 + 170 * kill);
     await page.close();
     page = await context.newPage();

@@ -1,7 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { PRESETS, PRESET_TASKS } from '../../src/core/models/presets';
 import { prepare, usePreset } from './helpers';
-import { screenshot } from './screenshot';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'SwiftShader WebGPU is too slow for three compressions; the webgpu path is checked in studio.spec');
@@ -29,10 +28,6 @@ for (const task of PRESET_TASKS) {
     await expect(grid.locator('thead th')).toHaveText(['', ...columns]);
     const sizes = await grid.locator('img').evaluateAll((imgs) => Promise.all(imgs.map(async (i) => (await (i as HTMLImageElement).decode(), (i as HTMLImageElement).naturalWidth))));
     expect(sizes).toEqual(columns.map(() => preset.size));
-    if (task === 'face-to-cartoon') {
-      await screenshot(page.getByTestId('preset-form'), 'preset');
-      await screenshot(run, 'results');
-    }
   });
 }
 

@@ -1,0 +1,45 @@
+/**
+ * The README tour's studio screenshots from a real run (not a test's few steps): the face -> cartoon
+ * preset (shipped base, 160 generated pairs at 64 px) compressed in the page with the preset's
+ * settings (macs=0.25, 300 distillation steps, or --distill N) on wasm in headless Chromium. Saves
+ * the preset form, the run in progress (about a third of the way) and the finished run.
+ *
+ *   npm run build && npx tsx bench/tour-screenshots.ts [--distill 300] [--out docs/screenshots]
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium } from '@playwright/test';
+import config from '../playwright.config';
+import { gotoWhenUp, log, withPreview } from './common';
+
+const { values } = parseArgs({ options: { distill: { type: 'string' }, out: { type: 'string' } } });
+const out = values.out ?? path.join('docs', 'screenshots');
+
+await withPreview(4183, async (origin) => {
+  const browser = await chromium.launch(config.use!.launchOptions!);
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  await gotoWhenUp(page, `${origin}/?backend=wasm`);
+  await page.getByTestId('backend-name').filter({ hasText: 'wasm' }).waitFor({ timeout: 60_000 });
+  await page.getByTestId('preset-task').selectOption('face-to-cartoon');
+  await page.getByRole('button', { name: 'Use preset' }).click();
+  await page.getByTestId('models').getByText('Face → cartoon base (shipped)').first().waitFor({ timeout: 120_000 });
+  await page.locator('section[aria-label="Studio"] .busy').first().waitFor({ state: 'detached', timeout: 120_000 });
+  await page.getByTestId('preset-form').screenshot({ path: path.join(out, 'preset.png'), animations: 'disabled' });
+  if (values.distill) await page.getByTestId('run-distill').fill(values.distill);
+  const distill = Number(await page.getByTestId('run-distill').inputValue());
+  await page.getByRole('button', { name: 'Compress' }).click();
+  const run = page.getByTestId('run').first();
+  // A third of the way through distillation, the progress as it stands.
+  const progress = page.getByTestId('run-progress');
+  await progress.waitFor({ timeout: 120_000 });
+  for (;;) {
+    const step = Number(/distill step (\d+)/.exec((await run.textContent()) ?? '')?.[1] ?? 0);
+    if (step >= distill / 3 || (await run.getAttribute('data-status')) === 'done') break;
+    await page.waitForTimeout(500);
+  }
+  if (await progress.isVisible()) await progress.screenshot({ path: path.join(out, 'progress.png'), animations: 'disabled' });
+  await page.locator('[data-testid="run"][data-status="done"]').first().waitFor({ timeout: 1_800_000 });
+  await run.screenshot({ path: path.join(out, 'results.png'), animations: 'disabled' });
+  log(`wrote preset.png, progress.png, results.png to ${out}; the report: ${(await run.getByTestId('report').textContent())?.replace(/\s+/g, ' ').trim()}`);
+  await browser.close();
+});
