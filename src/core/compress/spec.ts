@@ -168,46 +168,46 @@ const oneOf = <const T extends string[]>(...options: T) => v.picklist(options, `
 /** Every field of RunSpec with its valid values; unknown keys are refused (a typo must not pass silently). */
 export const RUN_SPEC_SCHEMA = v.pipe(
   v.strictObject({
-  task: oneOf('compress', 'train'),
-  size: count(8),
-  inputRange: oneOf('-1,1', '0,1', '0,255'),
-  seed: count(0),
-  batchSize: count(1),
-  steps: perStage(count(0)),
-  lr: perStage(amount),
-  schedule: v.strictObject({ warmup: fraction, decay: oneOf('constant', 'cosine') }),
-  beta1: v.pipe(v.number(), v.minValue(0, 'must be at least 0'), v.maxValue(0.999999, 'must be below 1')),
-  ema: v.pipe(v.number(), v.minValue(0, 'must be at least 0'), v.maxValue(0.999999, 'must be below 1')),
-  condensation: oneOf('decay', 'prox'),
-  sparsity: amount,
-  condenseToBudget: v.boolean('must be true or false'),
-  budget: v.nullable(
-    v.pipe(
-      v.string(),
-      v.rawCheck(({ dataset, addIssue }) => {
-        if (!dataset.typed) return;
-        try {
-          parseBudget(dataset.value);
-        } catch (e) {
-          addIssue({ message: (e as Error).message });
-        }
-      }),
+    task: oneOf('compress', 'train'),
+    size: count(8),
+    inputRange: oneOf('-1,1', '0,1', '0,255'),
+    seed: count(0),
+    batchSize: count(1),
+    steps: perStage(count(0)),
+    lr: perStage(amount),
+    schedule: v.strictObject({ warmup: fraction, decay: oneOf('constant', 'cosine') }),
+    beta1: v.pipe(v.number(), v.minValue(0, 'must be at least 0'), v.maxValue(0.999999, 'must be below 1')),
+    ema: v.pipe(v.number(), v.minValue(0, 'must be at least 0'), v.maxValue(0.999999, 'must be below 1')),
+    condensation: oneOf('decay', 'prox'),
+    sparsity: amount,
+    condenseToBudget: v.boolean('must be true or false'),
+    budget: v.nullable(
+      v.pipe(
+        v.string(),
+        v.rawCheck(({ dataset, addIssue }) => {
+          if (!dataset.typed) return;
+          try {
+            parseBudget(dataset.value);
+          } catch (e) {
+            addIssue({ message: (e as Error).message });
+          }
+        }),
+      ),
     ),
-  ),
-  teacher: oneOf('condensed', 'original'),
-  selection: oneOf('importance', 'magnitude'),
-  channelMultiple: count(1),
-  compensate: v.boolean('must be true or false'),
-  pruneRounds: count(1),
-  teacherCache: count(0),
-  time: v.nullable(v.pipe(v.number(), v.minValue(1, 'must be at least 1 second'))),
-  loss: v.strictObject({ output: amount, ssim: amount, feature: amount, groundTruth: amount, adversarial: amount }),
-  pixelLoss: oneOf('l1', 'mse'),
-  flip: v.boolean('must be true or false'),
-  jitter: amount,
-  checkpointEvery: count(1),
-  sampleEvery: count(0),
-  latencyRuns: count(1),
+    teacher: oneOf('condensed', 'original'),
+    selection: oneOf('importance', 'magnitude'),
+    channelMultiple: count(1),
+    compensate: v.boolean('must be true or false'),
+    pruneRounds: count(1),
+    teacherCache: count(0),
+    time: v.nullable(v.pipe(v.number(), v.minValue(1, 'must be at least 1 second'))),
+    loss: v.strictObject({ output: amount, ssim: amount, feature: amount, groundTruth: amount, adversarial: amount }),
+    pixelLoss: oneOf('l1', 'mse'),
+    flip: v.boolean('must be true or false'),
+    jitter: amount,
+    checkpointEvery: count(1),
+    sampleEvery: count(0),
+    latencyRuns: count(1),
   }),
   v.check((spec) => spec.channelMultiple === 1 || spec.selection === 'importance', 'a channelMultiple above 1 needs selection importance'),
 );
