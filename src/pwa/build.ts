@@ -1,8 +1,8 @@
 /**
  * Vite plugin (build only): compiles src/pwa/service-worker.ts to sw.js at the root of the build
  * and writes into it the list of every file the build produced with a revision of each, and a
- * version that changes whenever any of them does (so browsers see an update); puts the Content-Security-Policy into
- * index.html.
+ * version that changes whenever any of them does (so browsers see an update); puts the
+ * Content-Security-Policy into index.html.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';

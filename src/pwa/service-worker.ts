@@ -15,37 +15,43 @@ declare const PRECACHE: { version: string; files: { url: string; revision: strin
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const CACHE = `alap-${PRECACHE.version}`;
-/** Header under which each cached response keeps the revision it was cached for. */
-const REVISION = 'X-Alap-Revision';
+/** A cache entry (not a file of the build) holding the revision of each file the cache holds. */
+const REVISIONS = new URL('./__precache-revisions.json', sw.registration.scope).href;
+const urlOf = (file: { url: string }) => new URL(file.url, sw.registration.scope).href;
 
-/** One file into `cache`: from an earlier version's cache when its revision matches, else from the network. */
-async function precache(cache: Cache, earlier: Cache[], file: { url: string; revision: string }): Promise<void> {
-  const url = new URL(file.url, sw.registration.scope).href;
-  if ((await cache.match(url))?.headers.get(REVISION) === file.revision) return; // an earlier, interrupted install
-  for (const old of earlier) {
-    const response = await old.match(url);
-    if (response?.headers.get(REVISION) === file.revision) return cache.put(url, response);
-  }
-  const response = await fetch(new Request(url, { cache: 'reload' }));
-  if (!response.ok) throw new Error(`Precaching ${file.url}: HTTP ${response.status}`);
-  const headers = new Headers(response.headers);
-  headers.set(REVISION, file.revision);
-  await cache.put(url, new Response(response.body, { status: response.status, statusText: response.statusText, headers }));
+/** The earlier versions' caches, each with the revisions it holds. */
+async function earlierCaches(): Promise<{ cache: Cache; revisions: Record<string, string> }[]> {
+  const keys = (await caches.keys()).filter((k) => k.startsWith('alap-') && k !== CACHE);
+  return Promise.all(
+    keys.map(async (k) => {
+      const cache = await caches.open(k);
+      const revisions = (await (await cache.match(REVISIONS))?.json().catch(() => null)) ?? {};
+      return { cache, revisions };
+    }),
+  );
 }
 
 sw.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
-      const earlier = await Promise.all((await caches.keys()).filter((k) => k.startsWith('alap-') && k !== CACHE).map((k) => caches.open(k)));
+      const earlier = await earlierCaches();
+      const from = (file: { url: string; revision: string }) => earlier.find((e) => e.revisions[urlOf(file)] === file.revision)?.cache;
       const cache = await caches.open(CACHE);
-      try {
-        await Promise.all(PRECACHE.files.map((f) => precache(cache, earlier, f)));
-      } catch (e) {
-        // A half-filled cache must not be mistaken for this version's: the install fails whole.
-        await caches.delete(CACHE);
-        throw e;
+      // What changed comes from the network in one addAll, which stores all or nothing (and fails
+      // before writing when the quota is short); the rest is copied from the cache that has it.
+      const changed = PRECACHE.files.filter((f) => !from(f));
+      await cache.addAll(changed.map((f) => new Request(urlOf(f), { cache: 'reload' })));
+      for (const file of PRECACHE.files.filter((f) => from(f))) {
+        const response = await from(file)!.match(urlOf(file));
+        if (!response) throw new Error(`Precaching ${file.url}: missing from the earlier cache`);
+        await cache.put(urlOf(file), response);
       }
-    })(),
+      await cache.put(REVISIONS, Response.json(Object.fromEntries(PRECACHE.files.map((f) => [urlOf(f), f.revision]))));
+    })().catch(async (e) => {
+      // A half-filled cache must not pass for this version's.
+      await caches.delete(CACHE);
+      throw e;
+    }),
   );
 });
 
