@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import type { Page } from '@playwright/test';
 import type * as tf from '@tensorflow/tfjs';
-import { measureLatency } from '../src/core/measure/latency';
+import { measureLatency, type Latency } from '../src/core/measure/latency';
 
 export const log = (s: string): void => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 
@@ -12,16 +12,21 @@ export function setting<K extends string>(values: Partial<Record<K, string | boo
 }
 
 /**
- * Median latency (ms) of each model measured side by side: 3 interleaved rounds of `runs` timed
- * frames each (after `warmup`), the median of the rounds' medians, so a machine that slows down
- * during the measurement slows every model alike.
+ * Median latency (ms) of each way of timing a frame, measured side by side: `rounds` interleaved
+ * rounds, the median of the rounds' medians, so a machine that slows down during the measurement
+ * slows every one alike.
  */
-export async function sideBySideMs(models: tf.LayersModel[], shape: number[], o: { runs: number; warmup: number }): Promise<number[]> {
-  const times = models.map(() => [] as number[]);
-  for (let round = 0; round < 3; round++) {
-    for (const [i, m] of models.entries()) times[i].push((await measureLatency(m, shape, o)).medianMs);
+export async function sideBySide(measures: (() => Promise<Latency>)[], rounds = 3): Promise<number[]> {
+  const times = measures.map(() => [] as number[]);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, measure] of measures.entries()) times[i].push((await measure()).medianMs);
   }
-  return times.map((t) => t.sort((a, b) => a - b)[1]);
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+}
+
+/** sideBySide for models: each round times `runs` frames of each (after `warmup`). */
+export function sideBySideMs(models: tf.LayersModel[], shape: number[], o: { runs: number; warmup: number }): Promise<number[]> {
+  return sideBySide(models.map((m) => () => measureLatency(m, shape, o)));
 }
 
 /** Runs `f` while `vite preview` serves the production build (cross-origin isolated) on `port`. */

@@ -26,9 +26,10 @@ import { MemoryCheckpointStore } from '../src/core/io/checkpoint';
 import { toOnnx } from '../src/core/io/onnx-export';
 import { onnx } from '../src/core/io/onnx-proto';
 import { modelCost } from '../src/core/measure/cost';
+import { measureFrames } from '../src/core/measure/latency';
 import { foldBatchNorms } from '../src/core/models/fold';
 import { presetFor } from '../src/core/models/presets';
-import { log } from './common';
+import { log, sideBySide } from './common';
 
 const { values } = parseArgs({
   options: {
@@ -123,21 +124,10 @@ for (const task of tasks) {
       sessions.push(session);
       runners.push({ runtime: 'onnxruntime-web wasm', threads: n, kernels: nodes, frame: async () => void (await session.run({ [session.inputNames[0]]: input })) });
     }
-    const times = runners.map(() => [] as number[]);
-    for (let round = 0; round < rounds; round++) {
-      for (const [i, r] of runners.entries()) {
-        for (let w = 0; w < 3; w++) await r.frame();
-        const t: number[] = [];
-        for (let k = 0; k < runs; k++) {
-          const start = performance.now();
-          await r.frame();
-          t.push(performance.now() - start);
-        }
-        times[i].push(t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
-      }
-    }
+    const frames = { runs, warmup: 3 };
+    const medians = await sideBySide(runners.map((r) => () => measureFrames(() => r.frame(), [1, size, size, 3], frames)), rounds);
     runners.forEach((r, i) => {
-      const medianMs = times[i].sort((a, b) => a - b)[Math.floor(times[i].length / 2)];
+      const medianMs = medians[i];
       rows.push({ task, model: name, macs, macsRatio: baseMacs / macs, widths, refitPsnr, runtime: r.runtime, threads: r.threads, medianMs, kernels: r.kernels });
       log(`${task} ${name}: ${r.runtime} x${r.threads}: ${medianMs.toFixed(1)} ms, ${r.kernels} kernels`);
     });
