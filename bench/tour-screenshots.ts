@@ -2,7 +2,8 @@
  * The README tour's studio screenshots from a real run (not a test's few steps): the face -> cartoon
  * preset (shipped base, 160 generated pairs at 64 px) compressed in the page with the preset's
  * settings (macs=0.25, 300 distillation steps, or --distill N) on wasm in headless Chromium. Saves
- * the preset form, the run in progress (about a third of the way) and the finished run.
+ * the preset form, the run in progress (about a third of the way) and the finished run, then each
+ * page of the studio at 1366x768 with that run in it.
  *
  *   npm run build && npx tsx bench/tour-screenshots.ts [--distill 300] [--out docs/screenshots]
  */
@@ -18,7 +19,7 @@ const out = values.out ?? path.join('docs', 'screenshots');
 await withPreview(4183, async (origin) => {
   const browser = await chromium.launch(config.use!.launchOptions!);
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-  await gotoWhenUp(page, `${origin}/?backend=wasm`);
+  await gotoWhenUp(page, `${origin}/?backend=wasm#/compress`);
   await page.getByTestId('backend-name').filter({ hasText: 'wasm' }).waitFor({ timeout: 60_000 });
   await page.getByTestId('preset-task').selectOption('face-to-cartoon');
   await page.getByRole('button', { name: 'Use preset' }).click();
@@ -41,5 +42,14 @@ await withPreview(4183, async (origin) => {
   await page.locator('[data-testid="run"][data-status="done"]').first().waitFor({ timeout: 1_800_000 });
   await run.screenshot({ path: path.join(out, 'results.png'), animations: 'disabled' });
   log(`wrote preset.png, progress.png, results.png to ${out}; the report: ${(await run.getByTestId('report').textContent())?.replace(/\s+/g, ' ').trim()}`);
+  // Each page as a laptop screen shows it, with this run in the studio.
+  await page.setViewportSize({ width: 1366, height: 768 });
+  for (const name of ['home', 'compress', 'runs', 'live', 'benchmark', 'storage', 'device']) {
+    await page.goto(`${origin}/?backend=wasm#/${name}`);
+    await page.getByTestId('device-chip').filter({ hasText: 'wasm' }).waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(1000); // lists read from IndexedDB
+    await page.screenshot({ path: path.join(out, `page-${name}.png`), animations: 'disabled' });
+  }
+  log(`wrote page-*.png (1366x768) to ${out}`);
   await browser.close();
 });

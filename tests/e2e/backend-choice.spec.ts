@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { benchOnly } from './helpers';
+import { benchOnly, show } from './helpers';
 
 /**
  * auto = measured. In the wasm project Chromium has no WebGPU; in the webgpu project its only
@@ -33,6 +33,7 @@ test('auto measures the backends once per device, chooses by the figures and say
   await expect(page.getByTestId('worker-backend')).toContainText('auto: fastest measured here');
 
   // Live on auto: the model's frame time predicted per backend, wasm chosen, the reason shown.
+  await show(page, 'live');
   await page.getByTestId('live-source').selectOption('generated');
   await page.getByTestId('live-runtime').selectOption('tfjs');
   await page.getByTestId('live-start').click();
@@ -43,6 +44,7 @@ test('auto measures the backends once per device, chooses by the figures and say
   await page.getByTestId('live-stop').click();
 
   // The benchmark shows what auto would choose for each measured model, next to the measured rows.
+  await show(page, 'benchmark');
   await page.getByTestId('bench-size').fill('64');
   await page.getByTestId('bench-runs').fill('1');
   await benchOnly(page, 'wasm');
@@ -57,6 +59,7 @@ test('auto measures the backends once per device, chooses by the figures and say
 
   // A manual choice overrides auto and is remembered across visits; auto again forgets it.
   const manual = gpu ? 'webgpu' : 'cpu';
+  await show(page, 'device');
   await page.getByTestId('backend-choice').selectOption(manual);
   await expect(page.getByTestId('backend-name')).toHaveText(manual, { timeout: 60_000 });
   await expect(page.getByTestId('self-test')).toContainText(`ran on ${manual}`, { timeout: 90_000 });

@@ -5,7 +5,7 @@ import { screenshot } from './screenshot';
 test('the benchmark measures the shipped cartoon model on this backend, keeps the result, and profiles its layers', async ({ page }, testInfo) => {
   const backend = testInfo.project.name;
   test.setTimeout(backend === 'webgpu' ? 420_000 : 180_000); // SwiftShader is slow
-  await page.goto(`/?backend=${backend}`);
+  await page.goto(`/?backend=${backend}#/benchmark`);
   await expect(page.getByTestId('bench-model-a').locator('option:checked')).toContainText('Face → cartoon base (shipped)');
   // Side by side with its shipped real-time student by default; this test measures the base alone.
   await expect(page.getByTestId('bench-model-b').locator('option:checked')).toHaveText('Face → cartoon real-time student (shipped)');
@@ -50,7 +50,7 @@ test('the benchmark measures the shipped cartoon model on this backend, keeps th
 
 test('the same network on onnxruntime-web (its ONNX export) is measured next to tfjs-wasm', async ({ page }, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'onnxruntime-web runs on wasm whatever the page backend');
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/benchmark');
   await expect(page.getByTestId('bench-model-a').locator('option:checked')).toContainText('Face → cartoon base (shipped)');
   await page.getByTestId('bench-model-b').selectOption('');
   await page.getByTestId('bench-size').fill('64');

@@ -11,7 +11,7 @@ test.beforeEach(({}, testInfo) => {
 
 test('cartoon me: capture, fine-tune (interrupted by a reload, then continued), compress to a target FPS, then Live split screen', async ({ page }) => {
   test.setTimeout(480_000);
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
   const flow = page.getByTestId('cartoon-me');
   // A short fine-tune, and a target any machine meets (the search then keeps the whole model if it can).
@@ -35,6 +35,7 @@ test('cartoon me: capture, fine-tune (interrupted by a reload, then continued), 
   await expect(compressRun.getByTestId('fps-row')).toContainText('target 1');
   await expect(flow.getByTestId('cartoon-step')).toContainText('Done');
   // Live shows the fine-tuned model and its compressed version side by side.
+  await expect(page).toHaveURL(/#\/live$/);
   await expect(page.getByTestId('live-original').locator('option:checked')).toContainText('Cartoon me · fine-tune');
   await expect(page.getByTestId('live-compressed').locator('option:checked')).toContainText('Cartoon me · 1 FPS at 256 px');
   await expect(page.getByTestId('live-mode')).toHaveValue('split');

@@ -32,7 +32,7 @@ async function checkpointState(page: Page) {
 test('closing the tab again and again while checkpoints are written never leaves a broken checkpoint; the run resumes and completes', async ({ context }) => {
   test.setTimeout(600_000);
   let page = await context.newPage();
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   await usePreset(page, 'face-to-cartoon');
   // A checkpoint after every step: the worker spends most of its time inside checkpoint
   // transactions (models, Adam state: megabytes each), so a close lands in one most of the time.
@@ -49,7 +49,7 @@ test('closing the tab again and again while checkpoints are written never leaves
     await page.waitForTimeout(150 + 170 * kill);
     await page.close();
     page = await context.newPage();
-    await page.goto('/?backend=wasm');
+    await page.goto('/?backend=wasm#/runs');
     const [state] = await checkpointState(page);
     expect(state.missing).toEqual([]);
     expect(state.leftover).toEqual([]);

@@ -1,9 +1,15 @@
 import { expect, type Page } from '@playwright/test';
 import { PRESETS, type PresetTask } from '../../src/core/models/presets';
 
-/** Opens the studio (with `query`, e.g. backend=wasm) and adds 12 16-px pairs and a tiny ResNet. */
+/** Shows one of the studio's pages by its link in the header (as a user does). */
+export async function show(page: Page, name: 'home' | 'compress' | 'runs' | 'live' | 'benchmark' | 'storage' | 'device') {
+  await page.locator(`header a[href="#/${name}"]`).click();
+  await expect(page).toHaveURL(new RegExp(`#/${name}$`));
+}
+
+/** Opens the studio's Compress page (with `query`, e.g. backend=wasm) and adds 12 16-px pairs and a tiny ResNet. */
 export async function prepare(page: Page, query: string) {
-  await page.goto(`/?${query}`);
+  await page.goto(`/?${query}#/compress`);
   await addTinyDataAndModel(page, 0);
 }
 

@@ -37,7 +37,7 @@ async function storedCounts(page: Page) {
 }
 
 test('paired import keeps the good pairs and lists every unusable file', async ({ page }) => {
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
   await page.getByTestId('import-inputs').setInputFiles([
     { name: 'a.png', ...png(16, 16, 1) },
@@ -65,7 +65,7 @@ test('paired import keeps the good pairs and lists every unusable file', async (
 });
 
 test('side-by-side AB images are split into pairs', async ({ page }) => {
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   await page.getByTestId('import-mode').selectOption('side-by-side');
   await page.getByTestId('import-inputs').setInputFiles([
     { name: 'ab1.png', ...png(32, 16, 1) },
@@ -80,7 +80,7 @@ test('side-by-side AB images are split into pairs', async ({ page }) => {
 });
 
 test('CelebAMask-style label maps become colour-coded inputs; a map with a value above the class count is left out', async ({ page }) => {
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   const faces = proceduralFaces(3, 16, 2);
   const labelPng = (labels: Uint8Array) => ({ mimeType: 'image/png', buffer: encodePng(16, 16, 1, labels) });
   const broken = faces[2].labels.slice();
@@ -107,7 +107,7 @@ test('CelebAMask-style label maps become colour-coded inputs; a map with a value
 });
 
 test('my photos -> cartoon: each photo is centre-cropped and paired with the cartoon filter of itself', async ({ page }) => {
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   const face = proceduralFaces(1, 48, 4)[0].face;
   // A landscape "photo": the face in the middle, 8 px of grey either side (cropped away).
   const wide = new Uint8Array(64 * 48 * 3);
@@ -137,7 +137,7 @@ test('my photos -> cartoon: each photo is centre-cropped and paired with the car
 });
 
 test('model import: a good model is described; broken, incomplete and unsupported ones are refused and change nothing', async ({ page }) => {
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
   await tf.setBackend('cpu');
   const good = await saveModelToFiles(buildGenerator(defaultSpec('unet', { ngf: 4, depth: 3, size: 16 })));
@@ -170,7 +170,7 @@ test('model import: a good model is described; broken, incomplete and unsupporte
 });
 
 test('ONNX import: a torch-style ResNet export becomes a prunable model; unsupported and truncated files are refused and change nothing', async ({ page }) => {
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
   const onnx = (name: string, buffer: Buffer) => ({ name, mimeType: 'application/octet-stream', buffer });
   const fixture = (name: string) => readFileSync(path.resolve('tests/fixtures/onnx', `${name}.onnx`));
@@ -196,7 +196,7 @@ test('a full disk (quota exceeded) is explained and keeps what was saved', async
   const cdp = await context.newCDPSession(page);
   const origin = new URL(baseURL!).origin;
   await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 96 * 1024 });
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
   await page.getByLabel('Pairs').fill('4');
   await page.getByLabel('Size', { exact: true }).fill('16');
@@ -239,7 +239,7 @@ test('a full disk (quota exceeded) is explained and keeps what was saved', async
 });
 
 test('fuzz: a batch of malformed images and model files gives one reason per file and changes nothing stored', async ({ page }) => {
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
   const good = png(16, 16, 1);
   const bomb = Buffer.alloc(33);

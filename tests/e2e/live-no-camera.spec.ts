@@ -7,7 +7,7 @@ test.beforeEach(({}, testInfo) => {
 
 test('without a camera the page says so, and generated faces work as the source', async ({ page }) => {
   test.setTimeout(120_000);
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/live');
   await page.getByTestId('live-size').fill('64');
   await page.getByTestId('live-start').click();
   await expect(page.getByTestId('live-error')).toContainText(/camera/i);
@@ -21,7 +21,7 @@ test('without a camera the page says so, and generated faces work as the source'
 
 test('the live demo runs on onnxruntime-web too (the ONNX export of the model), frame after frame', async ({ page }) => {
   test.setTimeout(120_000);
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/live');
   await page.getByTestId('live-size').fill('64');
   await page.getByTestId('live-source').selectOption('generated');
   await page.getByTestId('live-runtime').selectOption('onnxruntime');

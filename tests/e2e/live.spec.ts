@@ -13,7 +13,7 @@ test.use({
 
 test('webcam frames flow through the cartoon model; displayed FPS and inference latency are reported; memory stays flat', async ({ page }) => {
   test.setTimeout(120_000);
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/live');
   await expect(page.getByTestId('live-original').locator('option:checked')).toContainText('Face → cartoon');
   await page.getByTestId('live-size').fill('64');
   await page.getByTestId('live-start').click();

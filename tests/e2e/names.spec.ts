@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { addTinyDataAndModel, configure, usePreset, benchOnly } from './helpers';
+import { addTinyDataAndModel, configure, usePreset, benchOnly, show } from './helpers';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'names and pickers do not depend on the backend');
@@ -9,15 +9,20 @@ test('pickers keep their model when the list changes; runs and models are named 
   test.setTimeout(240_000);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  // A newcomer's path: Home -> Compress a model.
   await page.goto('/?backend=wasm');
+  await page.getByTestId('start-compress').click();
+  await expect(page).toHaveURL(/#\/compress$/);
   const liveOriginal = page.getByTestId('live-original');
   await expect(liveOriginal.locator('option:checked')).toHaveText('Face → cartoon base (shipped)');
   // Storing the preset replaces the shipped entry by the stored copy: the pickers follow it (they used to go blank).
   await usePreset(page, 'face-to-cartoon');
   await expect(liveOriginal.locator('option:checked')).toHaveText('Face → cartoon base (shipped) (preset)');
   await expect(page.getByTestId('bench-model-a').locator('option:checked')).toHaveText('Face → cartoon base (shipped) (preset)');
+  await show(page, 'live');
   await liveOriginal.focus(); // the old refresh-on-focus path keeps it too
   await expect(liveOriginal.locator('option:checked')).toHaveText('Face → cartoon base (shipped) (preset)');
+  await show(page, 'compress');
 
   // A quick run on a tiny model and 16-px data of the shapes task (a preset's run takes minutes here).
   await addTinyDataAndModel(page, 1);
@@ -37,6 +42,14 @@ test('pickers keep their model when the list changes; runs and models are named 
   const runName = (await name.textContent())!;
   // The student is in Live's compressed picker without a click, named as its run.
   await expect(page.getByTestId('live-compressed').locator('option:checked')).toHaveText(`${runName} (student)`);
+  // From the run to Live: its original and its student side by side; Back returns to the run.
+  await run.getByTestId('try-live-run').click();
+  await expect(page).toHaveURL(/#\/live$/);
+  await expect(page.getByTestId('live-original').locator('option:checked')).toHaveText('resnet ngf=4 depth=1 (zoo)');
+  await expect(page.getByTestId('live-compressed').locator('option:checked')).toHaveText(`${runName} (student)`);
+  await expect(page.getByTestId('live-mode')).toHaveValue('split');
+  await page.goBack();
+  await expect(page).toHaveURL(/#\/runs$/);
 
   await run.getByTestId('rename').first().click();
   await run.getByTestId('rename-input').fill('  ');
@@ -45,6 +58,7 @@ test('pickers keep their model when the list changes; runs and models are named 
   await run.getByTestId('rename-input').fill('my shapes, 2 steps');
   await run.getByTestId('rename-input').press('Enter');
   await expect(run.getByTestId('name').first()).toHaveText('my shapes, 2 steps');
+  await show(page, 'compress');
   const student = page.getByTestId('models').locator('li', { hasText: `${runName} (student` });
   await student.getByTestId('rename').click();
   // While edited, the line shows a field instead of the name.
@@ -57,6 +71,7 @@ test('pickers keep their model when the list changes; runs and models are named 
   await expect(page.getByTestId('models')).toContainText('shapes for the demo (student');
 
   // Benchmark of the original next to its student: a speed-up column and a legend naming both.
+  await show(page, 'benchmark');
   await page.getByTestId('bench-model-a').selectOption({ label: 'resnet ngf=4 depth=1 (zoo)' });
   await page.getByTestId('bench-model-b').selectOption({ label: 'shapes for the demo (student)' });
   await page.getByTestId('bench-size').fill('16');

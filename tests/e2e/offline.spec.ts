@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { usePreset, benchOnly } from './helpers';
+import { usePreset, benchOnly, show } from './helpers';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'offline behaviour does not depend on the backend');
@@ -24,12 +24,14 @@ test('after one visit the app works offline: a preset compression and a benchmar
   await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 60_000 });
   await expect(page.getByTestId('isolated')).toHaveText('yes');
 
+  await show(page, 'compress');
   await usePreset(page, 'face-to-cartoon');
   await page.getByTestId('run-condense').fill('2');
   await page.getByTestId('run-distill').fill('2');
   await page.getByRole('button', { name: 'Compress' }).click();
   await expect(page.getByTestId('run').first()).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
 
+  await show(page, 'benchmark');
   await page.getByTestId('bench-size').fill('64');
   await page.getByTestId('bench-runs').fill('3');
   // One model (the new student is offered side by side by default) on tfjs-wasm only.

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { PRESETS, PRESET_TASKS } from '../../src/core/models/presets';
-import { prepare, usePreset } from './helpers';
+import { prepare, show, usePreset } from './helpers';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'SwiftShader WebGPU is too slow for three compressions; the webgpu path is checked in studio.spec');
@@ -10,7 +10,7 @@ for (const task of PRESET_TASKS) {
   test(`preset ${task}: one click brings the shipped model and generated data; a short compression shows the report and held-out samples`, async ({ page }) => {
     test.setTimeout(240_000);
     const preset = PRESETS[task];
-    await page.goto('/?backend=wasm');
+    await page.goto('/?backend=wasm#/compress');
     await usePreset(page, task);
     await expect(page.getByTestId('datasets')).toContainText('(12 x 64px)');
     await expect(page.getByTestId('datasets')).toContainText('11 train, 1 held out');
@@ -32,7 +32,7 @@ for (const task of PRESET_TASKS) {
 }
 
 test('a CycleGAN trains in the studio on the two unpaired domains and becomes a base model', async ({ page }) => {
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   await page.getByTestId('demo-task').selectOption('unpaired');
   await page.getByLabel('Pairs').fill('8');
   await page.getByLabel('Size', { exact: true }).fill('16');
@@ -63,7 +63,7 @@ test('the train job trains a base model on a paired dataset and shows its held-o
 
 test('an FPS budget reports target vs achieved; an unreachable one fails with how fast the smallest model runs', async ({ page }) => {
   test.setTimeout(240_000);
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   await usePreset(page, 'face-to-cartoon');
   await page.getByTestId('run-condense').fill('2');
   await page.getByTestId('run-distill').fill('2');
@@ -82,6 +82,7 @@ test('an FPS budget reports target vs achieved; an unreachable one fails with ho
   // 1000 FPS (the most a budget may ask) at 256 px: out of reach on any CPU (the unit tests check
   // the unreachable path exactly with a cost model; here the studio must show either outcome
   // consistently with what was measured).
+  await show(page, 'compress');
   await page.getByTestId('run-budget').fill('fps=1000@256');
   await page.getByRole('button', { name: 'Compress' }).click();
   await expect(page.getByTestId('run')).toHaveCount(2, { timeout: 30_000 }); // newest first

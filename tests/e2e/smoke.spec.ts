@@ -5,8 +5,12 @@ test('the app loads, starts tfjs in a worker and runs a generator', async ({ pag
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`/?backend=${backend}`);
-  await expect(page.getByRole('heading', { name: 'ALAP compression studio' })).toBeVisible();
-  await expect(page.getByTestId('backend-name')).toHaveText(backend, { timeout: 60_000 });
+  // Home first; the device chip in the header names the backend and opens the diagnostics.
+  await expect(page.getByRole('heading', { name: 'Make image-to-image networks run in real time on this device' })).toBeVisible();
+  await expect(page.getByTestId('device-chip')).toContainText(backend, { timeout: 60_000 });
+  await expect(page.getByTestId('self-test')).toBeHidden();
+  await page.getByTestId('device-chip').click();
+  await expect(page.getByTestId('backend-name')).toHaveText(backend);
   await expect(page.getByTestId('isolated')).toHaveText('yes');
   const selfTest = page.getByTestId('self-test');
   await expect(selfTest).toContainText(`ran on ${backend}, output 1x32x32x3`, { timeout: 90_000 });

@@ -24,7 +24,7 @@ function pngPairs() {
 
 test('import images, import a model by drag and drop, compress, see results, export a model that loads with tfjs', async ({ page }, testInfo) => {
   test.setTimeout(300_000);
-  await page.goto(`/?backend=${testInfo.project.name}`);
+  await page.goto(`/?backend=${testInfo.project.name}#/compress`);
   const { inputs, targets } = pngPairs();
   await page.getByTestId('import-inputs').setInputFiles(inputs);
   await page.getByTestId('import-targets').setInputFiles(targets);
@@ -103,7 +103,7 @@ const DATASET_LINE: Record<string, string> = {
 
 test('each built-in task generates its dataset', async ({ page }, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'backend independent');
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   await page.getByLabel('Pairs').fill('4');
   await page.getByLabel('Size', { exact: true }).fill('16');
   for (const task of ['mask-to-face', 'face-to-cartoon', 'unpaired']) {

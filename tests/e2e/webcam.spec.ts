@@ -10,7 +10,7 @@ test.beforeEach(({}, testInfo) => {
 });
 
 test('webcam frames are captured into a face -> cartoon dataset', async ({ page }) => {
-  await page.goto('/?backend=wasm');
+  await page.goto('/?backend=wasm#/compress');
   // The Data section's capture (Cartoon me has its own).
   const cam = page.locator('[data-testid="webcam-capture"]:not([data-testid="cartoon-me"] *)');
   await cam.getByTestId('camera-start').click();
