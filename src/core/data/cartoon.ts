@@ -10,11 +10,18 @@ export interface CartoonOptions {
   passes: number;
   /** Colour levels per channel after smoothing. */
   levels: number;
-  /** Sobel magnitude (0..1 of the maximum possible) above which a pixel becomes a line. */
+  /** Sobel magnitude (0..1 of the maximum possible) at which a pixel is half a line (lines fade in around it). */
   edgeThreshold: number;
+  /**
+   * How abruptly one band turns into the next (larger = harder steps). The steps are smooth
+   * (Winnemöller et al., "Real-time video abstraction", 2006): a pixel near a band boundary changes
+   * the output by a little, not a whole band, so webcam noise does not flicker and a network can
+   * learn the filter.
+   */
+  bandSharpness: number;
 }
 
-export const DEFAULT_CARTOON: CartoonOptions = { passes: 2, levels: 6, edgeThreshold: 0.18 };
+export const DEFAULT_CARTOON: CartoonOptions = { passes: 2, levels: 6, edgeThreshold: 0.18, bandSharpness: 0.1 };
 
 function bilateral(src: Float32Array, w: number, h: number, radius = 2, sigmaSpace = 2, sigmaColour = 28): Float32Array {
   const out = new Float32Array(src.length);
@@ -52,6 +59,17 @@ function bilateral(src: Float32Array, w: number, h: number, radius = 2, sigmaSpa
   return out;
 }
 
+/**
+ * `v` on a staircase of steps `step` apart: flat near each multiple of `step`, a smooth tanh ramp
+ * to the next one centred half-way; continuous. `sharpness` is per 51 grey levels, so bands of
+ * every width have the same shape.
+ */
+function softQuantise(v: number, step: number, sharpness: number): number {
+  const floor = Math.floor(v / step) * step;
+  const k = (sharpness * 51) / step;
+  return floor + (step / 2) * (1 + Math.tanh(k * (v - floor - step / 2)) / Math.tanh((k * step) / 2));
+}
+
 export function cartoonize(img: RawImage, options: Partial<CartoonOptions> = {}): RawImage {
   const opts = { ...DEFAULT_CARTOON, ...options };
   const { width: w, height: h, channels: c } = img;
@@ -71,16 +89,18 @@ export function cartoonize(img: RawImage, options: Partial<CartoonOptions> = {})
     for (let x = 0; x < w; x++) {
       const gx = at(x + 1, y - 1) + 2 * at(x + 1, y) + at(x + 1, y + 1) - at(x - 1, y - 1) - 2 * at(x - 1, y) - at(x - 1, y + 1);
       const gy = at(x - 1, y + 1) + 2 * at(x, y + 1) + at(x + 1, y + 1) - at(x - 1, y - 1) - 2 * at(x, y - 1) - at(x + 1, y - 1);
-      const edge = Math.hypot(gx, gy) / (4 * 255 * Math.SQRT2) > opts.edgeThreshold;
+      // Lines fade in around the threshold (0.6x to 1.4x of it) rather than switching on.
+      const mag = Math.hypot(gx, gy) / (4 * 255 * Math.SQRT2);
+      const line = Math.min(1, Math.max(0, (mag - opts.edgeThreshold * 0.6) / (opts.edgeThreshold * 0.8)));
       const o = (y * w + x) * 3;
       const [r, g, b] = [rgb[o], rgb[o + 1], rgb[o + 2]];
-      const yq = Math.round((0.299 * r + 0.587 * g + 0.114 * b) / step) * step;
-      const cb = Math.round((-0.168736 * r - 0.331264 * g + 0.5 * b) / chromaStep) * chromaStep;
-      const cr = Math.round((0.5 * r - 0.418688 * g - 0.081312 * b) / chromaStep) * chromaStep;
+      const yq = softQuantise(0.299 * r + 0.587 * g + 0.114 * b, step, opts.bandSharpness);
+      const cb = softQuantise(-0.168736 * r - 0.331264 * g + 0.5 * b, chromaStep, opts.bandSharpness);
+      const cr = softQuantise(0.5 * r - 0.418688 * g - 0.081312 * b, chromaStep, opts.bandSharpness);
       const q = [yq + 1.402 * cr, yq - 0.344136 * cb - 0.714136 * cr, yq + 1.772 * cb];
       for (let k = 0; k < 3; k++) {
         const v = Math.max(0, Math.min(255, q[k]));
-        out[o + k] = Math.round(edge ? v * 0.15 : v);
+        out[o + k] = Math.round(v * (1 - 0.85 * line));
       }
     }
   }
