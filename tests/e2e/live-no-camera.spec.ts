@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { expectLiveTensorsFlat } from './helpers';
+import { expectLiveTensorsFlat, show } from './helpers';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'the live path is the same on every backend');
@@ -13,10 +13,22 @@ test('without a camera the page says so, and generated faces work as the source'
   await expect(page.getByTestId('live-error')).toContainText(/camera/i);
   await expect(page.getByTestId('live-error')).toContainText('generated faces');
   await page.getByTestId('live-source').selectOption('generated');
+  // Split screen: each pane is labelled with its model and, once running, its own frame time.
+  await page.getByTestId('live-mode').selectOption('split');
   await page.getByTestId('live-start').click();
   await expect.poll(async () => Number(await page.getByTestId('live-shown').textContent()), { timeout: 60_000 }).toBeGreaterThan(5);
+  const panes = page.getByTestId('live-panes').locator('.pane');
+  await expect(panes).toHaveCount(2);
+  await expect(panes.nth(0)).toContainText(/^Original: Face → cartoon base \(shipped\): [\d.]+ ms per frame \(\d+ FPS alone\)$/);
+  await expect(panes.nth(1)).toContainText(/^Compressed: Face → cartoon real-time student \(shipped\): [\d.]+ ms per frame/);
+  await expect(page.getByTestId('live-fullscreen')).toBeVisible();
   // The default runtime is the one measured faster here, with the figures it was chosen by.
   await expect(page.getByTestId('live-runtime-chosen')).toContainText(/: (tfjs|onnxruntime-web) \(tfjs [\d.]+ ms, onnxruntime [\d.]+ ms\)/);
+  // Leaving the page stops Live (the camera light goes off); coming back shows Start again.
+  await show(page, 'home');
+  await show(page, 'live');
+  await expect(page.getByTestId('live-start')).toBeVisible();
+  await expect(page.getByTestId('live-stats')).toHaveCount(0);
 });
 
 test('the live demo runs on onnxruntime-web too (the ONNX export of the model), frame after frame', async ({ page }) => {
