@@ -77,10 +77,10 @@ const spec = (overrides: Partial<RunSpec>): RunSpec => ({
 
 function progress(label: string) {
   let last = 0;
-  return (p: { stage: string; step: number; steps: number; losses: Record<string, number>; etaSeconds: number }) => {
+  return (p: { stage: string; step: number; steps: number; losses: Record<string, number>; deadGroups?: number; etaSeconds: number }) => {
     if (performance.now() - last < 30_000 && p.step !== p.steps) return;
     last = performance.now();
-    log(`${label} ${p.stage} ${p.step}/${p.steps} loss ${p.losses.total?.toFixed(4)} ${p.losses.deadGroups !== undefined ? `dead ${p.losses.deadGroups} ` : ''}eta ${p.etaSeconds.toFixed(0)}s`);
+    log(`${label} ${p.stage} ${p.step}/${p.steps} loss ${p.losses.total?.toFixed(4)} ${p.deadGroups !== undefined ? `dead ${p.deadGroups} ` : ''}eta ${p.etaSeconds.toFixed(0)}s`);
   };
 }
 

@@ -137,6 +137,14 @@ test('cancel stops a run and discards its checkpoints', async ({ page }, testInf
   await configure(page, 200, 10, 5);
   await page.getByRole('button', { name: 'Compress' }).click();
   await expect.poll(async () => Number(await page.getByTestId('run-step').textContent().catch(() => '0')), { timeout: 120_000 }).toBeGreaterThanOrEqual(6);
+  // The run page: where it is in its stages, and the stage's losses on axes, a line per term.
+  await expect(page).toHaveURL(/#\/runs$/);
+  await expect(page.getByTestId('run-stepper').locator('li')).toHaveText(['condense', 'prune', 'distill', 'report']);
+  await expect(page.getByTestId('run-progress')).toContainText('Stage 1 of 4: condense');
+  const chart = page.getByTestId('loss-chart').first();
+  await expect(chart).toHaveAttribute('data-stage', 'condense');
+  await expect(chart.locator('polyline').first()).toHaveAttribute('points', /^[\d.]+,[\d.]+ [\d.]+,[\d.]+/);
+  expect(await chart.locator('text.tick').count()).toBeGreaterThan(3); // axis labels
   await page.getByTestId('cancel').click();
   await expect(page.getByTestId('run').first()).toHaveAttribute('data-status', 'cancelled', { timeout: 60_000 });
   const checkpoints = await page.evaluate(async () => {

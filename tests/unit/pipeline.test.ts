@@ -254,7 +254,7 @@ describe('condensation by decay', () => {
     let teacherSample: Uint8ClampedArray | null = null;
     const { student, report } = await run(s, new MemoryCheckpointStore(), {
       onProgress: (p) => {
-        if (p.stage === 'condense') scales.push(p.losses.decayingScale);
+        if (p.stage === 'condense') scales.push(p.decayingScale!);
         if (p.stage === 'distill' && p.samples) teacherSample = p.samples.reference;
       },
     });

@@ -28,6 +28,7 @@ import { stepsForTime, type ThroughputMeasurer } from '../train/run-size';
 import { timedTrainingThroughput } from '../train/throughput';
 import { GroupSparsity } from './condense';
 import { DEFAULT_SPEC, parseRunSpec, SPEC_BEFORE_FIELDS, type RunSpec, type TrainingStage } from './spec';
+import { firstStage, inRunOrder, nextStage, type Stage } from './stages';
 import { version as alapVersion } from '../../../package.json';
 
 export { DEFAULT_SPEC, type RunSpec, type TrainingStage };
@@ -42,8 +43,6 @@ import { selectForFps, type FpsTry } from './fps-budget';
 const SCORING_IMAGES = 16;
 const REFIT_IMAGES = 32;
 
-export type Stage = TrainingStage | 'prune' | 'report' | 'done';
-const ORDER: Stage[] = ['train', 'condense', 'prune', 'distill', 'report', 'done'];
 
 export interface Progress {
   stage: Stage;
@@ -52,6 +51,8 @@ export interface Progress {
   losses: Record<string, number>;
   /** Condensation: prunable groups at exactly zero. */
   deadGroups?: number;
+  /** Condensation by decay: the remaining scale of the decaying channel groups (1 -> 0). */
+  decayingScale?: number;
   alive?: { layer: string; alive: number; total: number }[];
   etaSeconds: number;
   elapsedSeconds: number;
@@ -212,18 +213,6 @@ async function optimizerToFiles(optimizer: tf.Optimizer, key: string): Promise<R
 
 function vars(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
-}
-
-function firstStage(spec: RunSpec): Stage {
-  if (spec.steps.train > 0) return 'train';
-  return spec.task === 'compress' && spec.steps.condense === 0 ? 'prune' : 'condense';
-}
-
-function nextStage(spec: RunSpec, stage: Stage): Stage {
-  if (spec.task === 'train') return 'done';
-  let i = ORDER.indexOf(stage) + 1;
-  while (ORDER[i] === 'train' || ((ORDER[i] === 'condense' || ORDER[i] === 'distill') && spec.steps[ORDER[i] as TrainingStage] === 0)) i++;
-  return ORDER[i];
 }
 
 function memoryNow(): Progress['memory'] {
@@ -468,6 +457,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const started = performance.now();
     const firstStep = state.step;
     let deadGroups: number | undefined;
+    let decayingScale: number | undefined;
     while (state.step < steps) {
       const lr = spec.lr[stage] * lrFactor(state.step, steps, spec.schedule);
       for (const o of [optimizer, discOptimizer]) if (o) setLearningRate(o, lr);
@@ -524,7 +514,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         const [now, before] = [state.step + 1, state.step].map((t) => Math.max(0, 1 - t / span));
         const factor = before > 0 ? now / before : 0;
         scaleGroups(decayGraph, Float64Array.from(decayGraph.groups, (g) => (decayTargets.has(g.id) ? factor : 1)), true, true);
-        losses.decayingScale = now;
+        decayingScale = now;
       }
       if (sparsity) {
         const schedule = Math.min(1, (state.step + 1) / Math.max(1, steps / 2));
@@ -534,7 +524,6 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         if (spec.condenseToBudget && budget && (budget.kind === 'macs' || budget.kind === 'params') && schedule === 1 && (state.step + 1) % 10 === 0) {
           if (!(await sparsity.meetsBudget(budget))) state.boost *= 1.1;
         }
-        losses.deadGroups = deadGroups;
       }
       state.step++;
       const wantSamples = spec.sampleEvery > 0 && (state.step % spec.sampleEvery === 0 || state.step === steps);
@@ -546,6 +535,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         steps,
         losses,
         deadGroups,
+        decayingScale,
         alive: sparsity && (state.step % 10 === 0 || state.step === steps) ? await sparsity.aliveByLayer() : undefined,
         etaSeconds: perStep * (steps - state.step + remainingSteps(stage)),
         ...(rounds() > 1 && { round: { at: round() + 1, of: rounds() } }),
@@ -747,7 +737,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       backend: opts.backend,
       device: opts.device,
       size,
-      stages: ORDER.filter((s) => s in state.seconds),
+      stages: inRunOrder(Object.keys(state.seconds)),
       macs: { before: before.macs, after: after.macs, ratio: before.macs / after.macs },
       params: { before: before.params, after: after.params, ratio: before.params / after.params },
       removedGroups: (state.removedBefore ?? 0) + state.removed.length,
