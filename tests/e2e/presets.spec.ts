@@ -23,7 +23,13 @@ for (const task of PRESET_TASKS) {
     const run = page.getByTestId('run').first();
     await expect(run).toHaveAttribute('data-status', 'done', { timeout: 180_000 });
     await expect(run.getByTestId('report')).toContainText('fewer');
+    // A verdict in words; unless the student is already close, it says 3 distillation steps are far too few.
+    const verdict = (await run.getByTestId('verdict').textContent())!;
+    expect(verdict).toMatch(/\(\d+\.\d dB\)/);
+    if (!verdict.startsWith('Close to the original')) expect(verdict).toContain('Only 3 distillation steps ran');
     const grid = run.getByTestId('sample-grid');
+    await grid.getByTestId('enlarge-samples').click();
+    await expect(grid.locator('img').first()).toHaveCSS('width', '256px');
     const columns = task === 'unpaired' ? ['input', 'original', 'compressed'] : ['input', 'target', 'original', 'compressed'];
     await expect(grid.locator('thead th')).toHaveText(['', ...columns]);
     const sizes = await grid.locator('img').evaluateAll((imgs) => Promise.all(imgs.map(async (i) => (await (i as HTMLImageElement).decode(), (i as HTMLImageElement).naturalWidth))));

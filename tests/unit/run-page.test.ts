@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC } from '../../src/core/compress/spec';
 import { plannedStages } from '../../src/core/compress/stages';
 import { addLossPoint, type LossHistory } from '../../src/ui/loss-history';
+import { verdictOf } from '../../src/ui/verdict';
 
 describe('a run plan and its loss history', () => {
   it('plans the stages a spec runs, skipping those with no steps', () => {
@@ -19,5 +20,16 @@ describe('a run plan and its loss history', () => {
     expect(h.map((s) => s.stage)).toEqual(['condense', 'distill']);
     expect(h[0].points.map((p) => p.step)).toEqual([1, 3, 5]); // 5 points > 4: every second kept, the first and the last too
     expect(h[1].points.map((p) => p.step)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('the verdict on a finished compression', () => {
+  const report = (psnr: number, distillSteps: number) => ({ studentVsOriginal: { psnr, ssim: 0.9 }, macs: { before: 10, after: 1, ratio: 10 }, latency: { before: { medianMs: 4 } as never, after: { medianMs: 1 } as never, speedup: 4 }, distillSteps });
+  it('reads the PSNR against the original in words and says what to try', () => {
+    expect(verdictOf(report(31, 300))).toEqual({ level: 'good', text: 'Close to the original (31.0 dB): hard to tell apart side by side, at 10.0x fewer MACs, 4.00x faster here.' });
+    expect(verdictOf(report(27, 5000)).level).toBe('fair');
+    expect(verdictOf(report(27, 5000)).text).toContain('A smaller compression');
+    expect(verdictOf(report(15.9, 20))).toMatchObject({ level: 'poor' });
+    expect(verdictOf(report(15.9, 20)).text).toContain('Only 20 distillation steps ran');
   });
 });
