@@ -10,6 +10,7 @@ test('the app loads, starts tfjs in a worker and runs a generator', async ({ pag
   await expect(page.getByTestId('device-chip')).toContainText(backend, { timeout: 60_000 });
   await expect(page.getByTestId('self-test')).toBeHidden();
   await page.getByTestId('device-chip').click();
+  await expect(page).toHaveTitle('Device · ALAP studio');
   await expect(page.getByTestId('backend-name')).toHaveText(backend);
   await expect(page.getByTestId('isolated')).toHaveText('yes');
   const selfTest = page.getByTestId('self-test');
