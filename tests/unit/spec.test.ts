@@ -21,6 +21,8 @@ describe('parseRunSpec: one schema for every run spec', () => {
     expect(() => parseRunSpec({ ...DEFAULT_SPEC, selection: 'magnitude', channelMultiple: 8 }, 'x')).toThrow(
       'x is not a valid run spec: the spec: a channelMultiple above 1 needs selection importance',
     );
-    expect(parseRunSpec({ ...DEFAULT_SPEC, channelMultiple: 8 }, 'x').channelMultiple).toBe(8);
+    expect(() => parseRunSpec({ ...DEFAULT_SPEC, budget: 'threshold=0.01', channelMultiple: 8 }, 'x')).toThrow('x is not a valid run spec: the spec: a channelMultiple above 1 needs a macs, params or fps budget');
+    expect(() => parseRunSpec({ ...DEFAULT_SPEC, budget: null, channelMultiple: 8 }, 'x')).toThrow('needs a macs, params or fps budget');
+    expect(parseRunSpec({ ...DEFAULT_SPEC, budget: 'macs=0.1', channelMultiple: 8 }, 'x').channelMultiple).toBe(8);
   });
 });

@@ -210,6 +210,9 @@ export const RUN_SPEC_SCHEMA = v.pipe(
     latencyRuns: count(1),
   }),
   v.check((spec) => spec.channelMultiple === 1 || spec.selection === 'importance', 'a channelMultiple above 1 needs selection importance'),
+  // Only importance ranking against a macs / params / fps budget removes channels in tiles; a
+  // threshold or no budget removes what condensation zeroed and would ignore the multiple.
+  v.check((spec) => spec.channelMultiple === 1 || /^(macs|params|fps)=/.test(spec.budget ?? ''), 'a channelMultiple above 1 needs a macs, params or fps budget'),
 );
 
 /** `input` as a RunSpec, or one error naming `source` and every field that is wrong. */
