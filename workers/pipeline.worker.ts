@@ -39,14 +39,12 @@ import * as ort from 'onnxruntime-web/wasm';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 
 /**
- * FPS budgets and reports time each model as Live will run it: on tfjs (batch norms folded) and,
- * next to the wasm backend, on onnxruntime-web with as many threads as Live gives it, the faster
- * counting. Not next to WebGPU: with onnxruntime-web's threads in the same worker, the WebGPU
- * device (SwiftShader, e2e) was destroyed during the run in both tries here.
+ * FPS budgets and reports time each model as Live will run it: on tfjs (batch norms folded) and on
+ * onnxruntime-web with as many threads as Live gives it, the faster counting (onnxSession refuses
+ * next to WebGPU, so there only tfjs counts).
  */
-function inferenceMeasurer(runs: number, on: BackendName) {
+function inferenceMeasurer(runs: number) {
   const onTfjs = foldedMeasurer(timedMeasurer({ runs }));
-  if (on === 'webgpu') return onTfjs;
   ort.env.wasm.wasmPaths = { wasm: ortWasm };
   return fastestMeasurer([onTfjs, onnxLatencyMeasurer(availableThreads(), runs)]);
 }
@@ -446,7 +444,7 @@ const api = {
           store: checkpoints,
           backend: describeBackend(backend!),
           device: `${navigator.userAgent}; ${navigator.hardwareConcurrency} logical cores`,
-          measureLatency: inferenceMeasurer(run.spec.latencyRuns, backend!.name),
+          measureLatency: inferenceMeasurer(run.spec.latencyRuns),
           shouldStop: () => stopRequested,
           onProgress: (p) => {
             report(p);

@@ -8,8 +8,14 @@ import * as ort from 'onnxruntime-web/wasm';
 import { measureFrames, type LatencyMeasurer } from '../measure/latency';
 import { toOnnx } from './onnx-export';
 
-/** A session on the model's ONNX export; `threads` applies to the first session of the process (onnxruntime fixes its pool then). */
+/**
+ * A session on the model's ONNX export; `threads` applies to the first session of the process
+ * (onnxruntime fixes its pool then). Refused next to tfjs on WebGPU: with onnxruntime-web's
+ * threads in the same worker, the WebGPU device (SwiftShader, e2e) was destroyed in both tries
+ * here. Callers keep tfjs then (fastestMeasurer skips a measurer that throws; Live says why).
+ */
 export async function onnxSession(model: tf.LayersModel, threads?: number): Promise<ort.InferenceSession> {
+  if (tf.getBackend() === 'webgpu') throw new Error('onnxruntime-web is not run next to tfjs on WebGPU in one worker (it destroyed the WebGPU device here): tfjs only');
   if (threads) ort.env.wasm.numThreads = threads;
   return ort.InferenceSession.create(toOnnx(model), { executionProviders: ['wasm'], ...(threads && { intraOpNumThreads: threads }) });
 }
