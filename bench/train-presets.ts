@@ -41,6 +41,7 @@ import { fastestBatch, stepsForTime } from '../src/core/train/run-size';
 import { timedTrainingThroughput } from '../src/core/train/throughput';
 import { formatMovement, weightMovement } from '../src/core/measure/movement';
 import { readPhotoSources } from './fetch-photos';
+import { DEFAULT_CARTOON } from '../src/core/data/cartoon';
 import { heldOutPhotoSet, photoPairs, photoQuality, readPhotos } from './photo-data';
 
 const { values } = parseArgs({
@@ -193,7 +194,8 @@ for (const preset of only) {
     const heldOut = await quality(predicted, test.targets!, 2);
     predicted.dispose();
     const movement = await weightMovement(model, student);
-    const photos = photoSources ? { heldOutPhotos: await photoQuality(student, values.photos!, [64, 256]), photoViews: cfg.crops, photoSources } : {};
+    // Face -> cartoon records the filter settings it learned (the targets are that filter's output).
+    const photos = photoSources ? { cartoonFilter: DEFAULT_CARTOON, heldOutPhotos: await photoQuality(student, values.photos!, [64, 256]), photoViews: cfg.crops, photoSources } : {};
     const recipe = { batchSize, lr: cfg.lr, schedule: spec.schedule, beta1: spec.beta1, ema: spec.ema, loss: spec.loss, pixelLoss: spec.pixelLoss };
     await write(task, cfg, student, { steps, recipe, trainPairs: train.length, heldOutPairs: test.length, heldOut, ...photos, seconds, weightMovement: movement.map((m) => ({ layer: m.layer, relative: Number(m.relative.toFixed(4)) })) });
     log(`${task}: weight movement from initial values:\n${formatMovement(movement)}`);
