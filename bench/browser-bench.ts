@@ -24,7 +24,7 @@ await withPreview(4182, async (origin) => {
   const browser = await chromium.launch(config.use!.launchOptions!);
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   await gotoWhenUp(page, `${origin}/?backend=wasm#/benchmark`);
-  await page.getByTestId('backend-name').filter({ hasText: 'wasm' }).waitFor({ timeout: 60_000 });
+  await page.getByTestId('device-chip').filter({ hasText: 'wasm' }).waitFor({ timeout: 60_000 });
   const flags = (await page.getByTestId('wasm-flags').textContent())?.trim() ?? '';
   await page.getByTestId('bench-model-a').selectOption({ label: 'Face → cartoon base (shipped)' });
   await page.getByTestId('bench-model-b').selectOption({ label: 'Face → cartoon real-time student (shipped)' });

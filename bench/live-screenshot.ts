@@ -37,7 +37,7 @@ await withPreview(4181, async (origin) => {
   const browser = await chromium.launch({ ...config.use!.launchOptions!, ...fakeCameraLaunchOptions(video) });
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   await gotoWhenUp(page, `${origin}/?backend=wasm#/live`);
-  await page.getByTestId('backend-name').filter({ hasText: 'wasm' }).waitFor({ timeout: 60_000 });
+  await page.getByTestId('device-chip').filter({ hasText: 'wasm' }).waitFor({ timeout: 60_000 });
   await page.getByTestId('live-original').selectOption({ label: 'Face → cartoon base (shipped)' });
   await page.getByTestId('live-compressed').selectOption({ label: 'Face → cartoon real-time student (shipped)' });
   await page.getByTestId('live-mode').selectOption(values.show ?? 'compressed');

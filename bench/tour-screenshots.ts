@@ -20,7 +20,7 @@ await withPreview(4183, async (origin) => {
   const browser = await chromium.launch(config.use!.launchOptions!);
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   await gotoWhenUp(page, `${origin}/?backend=wasm#/compress`);
-  await page.getByTestId('backend-name').filter({ hasText: 'wasm' }).waitFor({ timeout: 60_000 });
+  await page.getByTestId('device-chip').filter({ hasText: 'wasm' }).waitFor({ timeout: 60_000 });
   await page.getByTestId('preset-task').selectOption('face-to-cartoon');
   await page.getByRole('button', { name: 'Use preset' }).click();
   await page.getByTestId('models').getByText('Face → cartoon base (shipped)').first().waitFor({ timeout: 120_000 });
