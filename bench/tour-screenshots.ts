@@ -25,6 +25,8 @@ await withPreview(4183, async (origin) => {
   await page.getByRole('button', { name: 'Use preset' }).click();
   await page.getByTestId('models').getByText('Face → cartoon base (shipped)').first().waitFor({ timeout: 120_000 });
   await page.locator('section[aria-label="Studio"] .busy').first().waitFor({ state: 'detached', timeout: 120_000 });
+  // Element screenshots scroll; a sticky header would be drawn over their top edge.
+  await page.addStyleTag({ content: 'header { position: static !important; }' });
   await page.getByTestId('preset-form').screenshot({ path: path.join(out, 'preset.png'), animations: 'disabled' });
   if (values.distill) await page.getByTestId('run-distill').fill(values.distill);
   const distill = Number(await page.getByTestId('run-distill').inputValue());
