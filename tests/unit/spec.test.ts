@@ -23,6 +23,8 @@ describe('parseRunSpec: one schema for every run spec', () => {
     );
     expect(() => parseRunSpec({ ...DEFAULT_SPEC, budget: 'threshold=0.01', channelMultiple: 8 }, 'x')).toThrow('x is not a valid run spec: the spec: a channelMultiple above 1 needs a macs, params or fps budget');
     expect(() => parseRunSpec({ ...DEFAULT_SPEC, budget: null, channelMultiple: 8 }, 'x')).toThrow('needs a macs, params or fps budget');
+    // A budget that does not parse is reported by its field, not thrown from the multiple's check.
+    expect(() => parseRunSpec({ ...DEFAULT_SPEC, budget: 'macs=2', channelMultiple: 8 }, 'x')).toThrow('x is not a valid run spec: budget: A macs budget is the fraction to keep, in (0, 1]; got 2');
     expect(parseRunSpec({ ...DEFAULT_SPEC, budget: 'macs=0.1', channelMultiple: 8 }, 'x').channelMultiple).toBe(8);
   });
 });

@@ -6,7 +6,7 @@
 import * as v from 'valibot';
 import type { InputRange } from '../data/dataset';
 import type { LrSchedule } from '../train/schedule';
-import { parseBudget } from './budget';
+import { parseBudget, type Budget } from './budget';
 
 export type TrainingStage = 'train' | 'condense' | 'distill';
 
@@ -165,6 +165,15 @@ const fraction = v.pipe(v.number(), v.minValue(0, 'must be at least 0'), v.maxVa
 const perStage = (item: typeof amount | ReturnType<typeof count>) => v.strictObject({ train: item, condense: item, distill: item });
 const oneOf = <const T extends string[]>(...options: T) => v.picklist(options, `must be one of ${options.join(', ')}`);
 
+/** The kind of a budget as written, or null when there is none or it does not parse (its own field says why). */
+function budgetKind(text: string | null): Budget['kind'] | null {
+  try {
+    return text === null ? null : parseBudget(text).kind;
+  } catch {
+    return null;
+  }
+}
+
 /** Every field of RunSpec with its valid values; unknown keys are refused (a typo must not pass silently). */
 export const RUN_SPEC_SCHEMA = v.pipe(
   v.strictObject({
@@ -212,7 +221,7 @@ export const RUN_SPEC_SCHEMA = v.pipe(
   v.check((spec) => spec.channelMultiple === 1 || spec.selection === 'importance', 'a channelMultiple above 1 needs selection importance'),
   // Only importance ranking against a macs / params / fps budget removes channels in tiles; a
   // threshold or no budget removes what condensation zeroed and would ignore the multiple.
-  v.check((spec) => spec.channelMultiple === 1 || /^(macs|params|fps)=/.test(spec.budget ?? ''), 'a channelMultiple above 1 needs a macs, params or fps budget'),
+  v.check((spec) => spec.channelMultiple === 1 || ['macs', 'params', 'fps'].includes(budgetKind(spec.budget) ?? ''), 'a channelMultiple above 1 needs a macs, params or fps budget'),
 );
 
 /** `input` as a RunSpec, or one error naming `source` and every field that is wrong. */
