@@ -35,18 +35,19 @@ sw.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
       const earlier = await earlierCaches();
-      const from = (file: { url: string; revision: string }) => earlier.find((e) => e.revisions[urlOf(file)] === file.revision)?.cache;
+      // Each file with the earlier cache that holds its revision (none: it changed).
+      const files = PRECACHE.files.map((f) => ({ ...f, href: urlOf(f), from: earlier.find((e) => e.revisions[urlOf(f)] === f.revision)?.cache }));
       const cache = await caches.open(CACHE);
       // What changed comes from the network in one addAll, which stores all or nothing (and fails
       // before writing when the quota is short); the rest is copied from the cache that has it.
-      const changed = PRECACHE.files.filter((f) => !from(f));
-      await cache.addAll(changed.map((f) => new Request(urlOf(f), { cache: 'reload' })));
-      for (const file of PRECACHE.files.filter((f) => from(f))) {
-        const response = await from(file)!.match(urlOf(file));
+      await cache.addAll(files.filter((f) => !f.from).map((f) => new Request(f.href, { cache: 'reload' })));
+      for (const file of files) {
+        if (!file.from) continue;
+        const response = await file.from.match(file.href);
         if (!response) throw new Error(`Precaching ${file.url}: missing from the earlier cache`);
-        await cache.put(urlOf(file), response);
+        await cache.put(file.href, response);
       }
-      await cache.put(REVISIONS, Response.json(Object.fromEntries(PRECACHE.files.map((f) => [urlOf(f), f.revision]))));
+      await cache.put(REVISIONS, Response.json(Object.fromEntries(files.map((f) => [f.href, f.revision]))));
     })().catch(async (e) => {
       // A half-filled cache must not pass for this version's.
       await caches.delete(CACHE);

@@ -43,7 +43,6 @@ import { selectForFps, type FpsTry } from './fps-budget';
 const SCORING_IMAGES = 16;
 const REFIT_IMAGES = 32;
 
-
 export interface Progress {
   stage: Stage;
   step: number;
