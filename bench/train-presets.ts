@@ -10,14 +10,19 @@
  * (the fastest of batch 4, 8, 16 here). Face -> cartoon also learns from photographs
  * (`--photos <dir>` from bench/fetch-photos.ts): `--crops N` random webcam-like views of the
  * training photos plus the procedural faces; its held-out photos are evaluated at 64 and 256 px.
+ * `--init <dir>` continues training a model of the same layout (a warm restart of the schedule:
+ * warm-up and decay again, at `--lr`); `--view-seed` draws other photo views than the first run's,
+ * so the continued run sees new crops. Weight movement is still measured from the seeded initial
+ * values, and info.json keeps the earlier run's record under `continuedFrom`.
  *
  *   npx tsx bench/train-presets.ts [--size 64] [--ngf 16] [--blocks 6] [--downsamplings 2] [--norm instance|batch]
  *     [--steps 1200 | --time S]
  *     [--cycle-steps 600] [--images 160] [--photos scratch/photos] [--crops 5000] [--lr R]
  *     [--only mask-to-face,face-to-cartoon,unpaired] [--out public/models]
+ *     [--init <model dir>] [--view-seed N]
  *   npx tsx bench/train-presets.ts --evaluate [--photos dir]   # only the shipped files
  */
-import { readModelDir } from '../src/cli/model-dir';
+import { readModelDir, readModelInfo } from '../src/cli/model-dir';
 import { log } from './common';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -61,6 +66,8 @@ const { values } = parseArgs({
     lr: { type: 'string' },
     downsamplings: { type: 'string' },
     norm: { type: 'string' },
+    init: { type: 'string' },
+    'view-seed': { type: 'string' },
   },
 });
 /** The preset's architecture and data (src/core/models/presets.ts) unless overridden. */
@@ -75,6 +82,7 @@ const settings = (preset: Preset) => ({
   images: Number(values.images ?? preset.images),
   seed: 1,
   crops: Number(values.crops ?? 5000),
+  viewSeed: Number(values['view-seed'] ?? 1),
   lr: Number(values.lr ?? TRAIN_RECIPE.lr),
 });
 const only = (values.only?.split(',') ?? PRESET_TASKS).map(presetFor);
@@ -97,6 +105,14 @@ async function write(task: PresetTask, cfg: ReturnType<typeof settings>, model: 
     JSON.stringify({ task, command, backend: describeBackend(info), weights: 'float16', inputRange: '-1,1', size: cfg.size, arch: 'resnet', ngf: cfg.ngf, blocks: cfg.blocks, downsamplings: cfg.downsamplings, norm: cfg.norm, seed: cfg.seed, bytes, ...extra }, null, 2),
   );
   log(`${task}: wrote ${dir} (${(bytes / 1024).toFixed(0)} KiB)`);
+}
+
+/** What trained the model a run continues from (its info.json), so the shipped record keeps the whole history. */
+async function continuedRecord(dir: string) {
+  const prior = await readModelInfo(dir);
+  if (!prior) throw new Error(`--init ${dir}: no info.json next to the model, so its training cannot be recorded`);
+  const { command: priorCommand, steps, recipe, seconds, seed, photoViews, continuedFrom } = prior;
+  return { command: priorCommand, steps, recipe, seconds, seed, photoViews, ...(continuedFrom ? { continuedFrom } : {}) };
 }
 
 /** Held-out quality and a sample grid of the files as shipped (float16 weights, read back). */
@@ -156,14 +172,16 @@ for (const preset of only) {
     if (task === 'face-to-cartoon' && values.photos) {
       const { train: files, sources } = readPhotoSources(values.photos);
       photoSources = sources.map(({ file, package: pkg, version, licence }) => ({ file, package: pkg, version, licence, heldOut: !files.includes(file) }));
-      const views = photoPairs(readPhotos(values.photos, files), cfg.crops, cfg.size, cfg.seed);
+      const views = photoPairs(readPhotos(values.photos, files), cfg.crops, cfg.size, cfg.viewSeed);
       const faces = data.inputs.slice(0, -16);
       const all = ImageDataset.fromImages([...faces, ...views.inputs], [...data.targets.slice(0, -16), ...views.targets], cfg.size, '-1,1');
       train.dispose();
       train = all;
       log(`${task}: ${faces.length} procedural faces + ${cfg.crops} views of ${files.length} photos`);
     }
-    const model = buildGenerator(zoo);
+    const model = values.init ? await readModelDir(values.init) : buildGenerator(zoo);
+    const initial = values.init ? buildGenerator(zoo) : model;
+    const continuedFrom = values.init ? await continuedRecord(values.init) : undefined;
     let steps = cfg.steps;
     let batchSize = TRAIN_RECIPE.batchSize;
     if (values.time) {
@@ -193,13 +211,13 @@ for (const preset of only) {
     const predicted = predictAll(student, test.inputs);
     const heldOut = await quality(predicted, test.targets!, 2);
     predicted.dispose();
-    const movement = await weightMovement(model, student);
+    const movement = await weightMovement(initial, student);
     // Face -> cartoon records the filter settings it learned (the targets are that filter's output).
     const photos = photoSources ? { cartoonFilter: DEFAULT_CARTOON, heldOutPhotos: await photoQuality(student, values.photos!, [64, 256]), photoViews: cfg.crops, photoSources } : {};
     const recipe = { batchSize, lr: cfg.lr, schedule: spec.schedule, beta1: spec.beta1, ema: spec.ema, loss: spec.loss, pixelLoss: spec.pixelLoss };
-    await write(task, cfg, student, { steps, recipe, trainPairs: train.length, heldOutPairs: test.length, heldOut, ...photos, seconds, weightMovement: movement.map((m) => ({ layer: m.layer, relative: Number(m.relative.toFixed(4)) })) });
+    await write(task, cfg, student, { steps, recipe, ...(continuedFrom && { continuedFrom, viewSeed: cfg.viewSeed }), trainPairs: train.length, heldOutPairs: test.length, heldOut, ...photos, seconds, weightMovement: movement.map((m) => ({ layer: m.layer, relative: Number(m.relative.toFixed(4)) })) });
     log(`${task}: weight movement from initial values:\n${formatMovement(movement)}`);
-    [student, model, train, test].forEach((x) => x.dispose());
+    new Set([student, model, initial, train, test]).forEach((x) => x.dispose());
   } else {
     const A = ImageDataset.fromImages(data.inputs, null, cfg.size, '-1,1');
     const B = ImageDataset.fromImages(data.targets, null, cfg.size, '-1,1');

@@ -109,6 +109,8 @@ export interface BenchmarkRow {
   fps: number;
   macs: number;
   gflops: number;
+  /** Each timed frame in order (records from before it was kept lack it). */
+  timesMs?: number[];
 }
 
 export interface StudioSchema extends DBSchema {

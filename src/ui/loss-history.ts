@@ -16,3 +16,9 @@ export function addLossPoint(history: LossHistory, stage: string, point: LossPoi
   if (points.length > perStage) points = points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
   return [...history.slice(0, -1), { stage, points }];
 }
+
+/** One stage's points as a line per loss term (the total drawn bold), for LineChart. */
+export function lossSeries(points: LossPoint[]): { label: string; points: { x: number; y: number }[]; bold: boolean }[] {
+  const terms = [...new Set(points.flatMap((p) => Object.keys(p.losses)))];
+  return terms.map((term) => ({ label: term, bold: term === 'total', points: points.map((p) => ({ x: p.step, y: p.losses[term] })) }));
+}

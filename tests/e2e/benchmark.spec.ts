@@ -22,6 +22,11 @@ test('the benchmark measures the shipped cartoon model on this backend, keeps th
   const fps = Number(await row.getByTestId('bench-fps').textContent());
   expect(fps).toBeGreaterThan(0);
   await expect(page.getByTestId('bench-chart').locator('rect')).toHaveCount(1);
+  // The per-frame chart: one line of the 3 timed frames, keyed by model and backend.
+  const frames = page.getByTestId('bench-frames');
+  await expect(frames.locator('polyline')).toHaveCount(1);
+  expect((await frames.locator('polyline').getAttribute('points'))!.trim().split(' ')).toHaveLength(3);
+  await expect(frames.locator('figcaption')).toContainText('Face → cartoon base (shipped)');
   // Kept in IndexedDB with the device description (written once the benchmark has finished).
   await expect(page.getByTestId('bench-history')).toContainText('(1)', { timeout: 60_000 });
   const stored = await page.evaluate(async () => {

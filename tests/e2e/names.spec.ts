@@ -83,5 +83,9 @@ test('pickers keep their model when the list changes; runs and models are named 
   await expect(page.getByTestId('bench-speedup').nth(1)).toHaveText(/^\d+\.\d\dx$/);
   await expect(page.getByTestId('bench-legend')).toContainText('resnet ngf=4 depth=1 (zoo)');
   await expect(page.getByTestId('bench-legend')).toContainText('shapes for the demo (student)');
+  // Bars in the legend's two colours, and a line of 2 timed frames per row in the per-frame chart.
+  const fills = await page.getByTestId('bench-chart').locator('rect').evaluateAll((rects) => rects.map((r) => r.getAttribute('fill')));
+  expect(new Set(fills).size).toBe(2);
+  await expect(page.getByTestId('bench-frames').locator('polyline')).toHaveCount(2);
   expect(errors).toEqual([]);
 });

@@ -66,6 +66,7 @@ describe('latency', () => {
     expect(s.medianMs).toBe(30);
     expect(s.fps).toBeCloseTo(1000 / 30);
     expect(s.p95Ms).toBeCloseTo(48);
+    expect(s.timesMs).toEqual([10, 30, 20, 40, 50]);
   });
 
   it('times real runs and leaks nothing', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC } from '../../src/core/compress/spec';
 import { plannedStages } from '../../src/core/compress/stages';
-import { addLossPoint, type LossHistory } from '../../src/ui/loss-history';
+import { addLossPoint, lossSeries, type LossHistory } from '../../src/ui/loss-history';
 import { verdictOf } from '../../src/ui/verdict';
 
 describe('a run plan and its loss history', () => {
@@ -20,6 +20,14 @@ describe('a run plan and its loss history', () => {
     expect(h.map((s) => s.stage)).toEqual(['condense', 'distill']);
     expect(h[0].points.map((p) => p.step)).toEqual([1, 3, 5]); // 5 points > 4: every second kept, the first and the last too
     expect(h[1].points.map((p) => p.step)).toEqual([1, 2, 3]);
+  });
+
+  it('draws a line per loss term over the steps, the total bold', () => {
+    const series = lossSeries([{ step: 1, losses: { total: 3, output: 1 } }, { step: 2, losses: { total: 2, output: 0.5, feature: 1.5 } }]);
+    expect(series.map((s) => [s.label, s.bold])).toEqual([['total', true], ['output', false], ['feature', false]]);
+    expect(series[1].points).toEqual([{ x: 1, y: 1 }, { x: 2, y: 0.5 }]);
+    // A term missing at a step gives a non-finite point, which the chart leaves out.
+    expect(series[2].points[0].y).toBeUndefined();
   });
 });
 

@@ -21,6 +21,8 @@ export interface Latency {
   meanMs: number;
   minMs: number;
   fps: number;
+  /** Each timed frame's time, in the order measured (spikes and drift show where a median hides them). */
+  timesMs: number[];
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -40,6 +42,7 @@ export function summarise(timesMs: number[]): Omit<Latency, 'backend' | 'inputSh
     meanMs: sorted.reduce((s, t) => s + t, 0) / sorted.length,
     minMs: sorted[0],
     fps: 1000 / median,
+    timesMs: [...timesMs],
   };
 }
 
