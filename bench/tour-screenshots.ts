@@ -46,7 +46,7 @@ await withPreview(4183, async (origin) => {
   log(`wrote preset.png, progress.png, results.png to ${out}; the report: ${(await run.getByTestId('report').textContent())?.replace(/\s+/g, ' ').trim()}`);
   // Each page as a laptop screen shows it, with this run in the studio.
   await page.setViewportSize({ width: 1366, height: 768 });
-  for (const name of ['home', 'compress', 'runs', 'live', 'benchmark', 'storage', 'device']) {
+  for (const name of ['home', 'compress', 'runs', 'models', 'live', 'benchmark', 'storage', 'device']) {
     await page.goto(`${origin}/?backend=wasm#/${name}`);
     await page.getByTestId('device-chip').filter({ hasText: 'wasm' }).waitFor({ timeout: 60_000 });
     await page.waitForTimeout(1000); // lists read from IndexedDB

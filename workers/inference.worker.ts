@@ -14,6 +14,7 @@ import { fromBytes, toBytes, type InputRange } from '../src/core/data/dataset';
 import { readChannelGraph } from '../src/core/graph/channel-graph';
 import { fetchModel } from '../src/core/io/model-files';
 import { modelCost } from '../src/core/measure/cost';
+import { compareViews, modelView, type ComparedLayer, type ModelView } from '../src/core/graph/model-view';
 import { layerLatencies, measureFrames, measureLatency, type LayerLatency, type Latency } from '../src/core/measure/latency';
 import { buildGenerator, defaultSpec } from '../src/core/models/zoo';
 import { foldBatchNorms } from '../src/core/models/fold';
@@ -98,8 +99,8 @@ const api = {
     return result;
   },
 
-  /** Loads (or replaces) the model under `key`. */
-  async loadModel(key: string, source: ModelSource): Promise<{ name: string; params: number }> {
+  /** Loads (or replaces) the model under `key`; `asStored` keeps its layers as they are (the Models page) instead of the inference copy. */
+  async loadModel(key: string, source: ModelSource, asStored = false): Promise<{ name: string; params: number }> {
     let entry: { model: tf.LayersModel; range: InputRange; name: string };
     if (source.kind === 'stored') {
       const db = await openStudioDB();
@@ -110,7 +111,7 @@ const api = {
     }
     const params = entry.model.countParams();
     // Frames run through an inference copy: batch norms folded into their convolutions (exact).
-    const folded = await foldBatchNorms(entry.model);
+    const folded = asStored ? null : await foldBatchNorms(entry.model);
     if (folded) {
       entry.model.dispose();
       entry.model = folded;
@@ -181,6 +182,12 @@ const api = {
     const onOrt = async (x: tf.Tensor) => (await runOnnx(session!, x as tf.Tensor4D)).dispose();
     const latency = session ? await measureFrames(onOrt, shape, { runs, warmup }, 'onnxruntime-web wasm') : await measureLatency(model, shape, { runs, warmup });
     return { latency, macs: cost.macs, params: cost.params, gflops: (2 * cost.macs) / (latency.medianMs * 1e6) };
+  },
+
+  /** The model's layer graph at size x size (the Models page), and each layer next to its pruned copy's when `prunedKey` is given. */
+  async describe(key: string, size: number, prunedKey?: string): Promise<{ view: ModelView; compared: ComparedLayer[] | null }> {
+    const view = modelView(loaded(key).model, size);
+    return { view, compared: prunedKey ? compareViews(view, modelView(loaded(prunedKey).model, size)) : null };
   },
 
   /** Which layers cost the time on this backend (with their MACs: MACs are not time). */

@@ -2,13 +2,14 @@
  * The studio's pages, one per address hash (`#/live`, `#/runs`, …), so each task has its own
  * screen and the browser's back button and bookmarks work on a static host without server routes.
  */
-export const PAGES = ['home', 'compress', 'runs', 'live', 'benchmark', 'storage', 'device'] as const;
+export const PAGES = ['home', 'compress', 'runs', 'models', 'live', 'benchmark', 'storage', 'device'] as const;
 export type Page = (typeof PAGES)[number];
 
 export const PAGE_TITLES: Record<Page, string> = {
   home: 'Home',
   compress: 'Compress',
   runs: 'Runs',
+  models: 'Models',
   live: 'Live',
   benchmark: 'Benchmark',
   storage: 'Storage',

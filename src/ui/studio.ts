@@ -126,11 +126,11 @@ export async function measureBackends(): Promise<StoredProbe> {
 }
 
 /** An inference worker on `backend` with `models` loaded under their keys; terminated if that fails. */
-export async function openInferenceWorker(backend: BackendName, models: { key: string; source: ModelSource }[], wasmThreads?: number, why?: string): Promise<InferenceWorker & { info: BackendInfo }> {
+export async function openInferenceWorker(backend: BackendName, models: { key: string; source: ModelSource; asStored?: boolean }[], wasmThreads?: number, why?: string): Promise<InferenceWorker & { info: BackendInfo }> {
   const { api, worker } = inferenceWorker();
   try {
     const info = await api.init(backend, wasmThreads, why);
-    for (const m of models) await api.loadModel(m.key, m.source);
+    for (const m of models) await api.loadModel(m.key, m.source, m.asStored);
     return { api, worker, info };
   } catch (e) {
     worker.terminate();

@@ -2,7 +2,7 @@ import { expect, type Page } from '@playwright/test';
 import { PRESETS, type PresetTask } from '../../src/core/models/presets';
 
 /** Shows one of the studio's pages by its link in the header (as a user does). */
-export async function show(page: Page, name: 'home' | 'compress' | 'runs' | 'live' | 'benchmark' | 'storage' | 'device') {
+export async function show(page: Page, name: 'home' | 'compress' | 'runs' | 'models' | 'live' | 'benchmark' | 'storage' | 'device') {
   await page.locator(`header a[href="#/${name}"]`).click();
   await expect(page).toHaveURL(new RegExp(`#/${name}$`));
 }
