@@ -50,6 +50,14 @@ test('pickers keep their model when the list changes; runs and models are named 
   await expect(page.getByTestId('live-mode')).toHaveValue('split');
   await page.goBack();
   await expect(page).toHaveURL(/#\/runs$/);
+  // From the run to Models: its original next to its student, layer by layer.
+  await run.getByTestId('show-models-run').click();
+  await expect(page).toHaveURL(/#\/models$/);
+  await expect(page.getByTestId('models-model').locator('option:checked')).toHaveText('resnet ngf=4 depth=1 (zoo)');
+  await expect(page.getByTestId('models-pruned').locator('option:checked')).toHaveText(`${runName} (student)`);
+  await expect(page.getByTestId('models-summary')).toContainText(/keeps\s+\d+ of \d+ convolution channels/);
+  await page.goBack();
+  await expect(page).toHaveURL(/#\/runs$/);
 
   await run.getByTestId('rename').first().click();
   await run.getByTestId('rename-input').fill('  ');
