@@ -188,3 +188,29 @@ describe('supplied kernels do not leak', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('batch norm input gradient (replaced: broadcast instead of tile)', () => {
+  it.each(['wasm', 'cpu'])('equals the closed form through the batch statistics on %s', async (backend) => {
+    await tf.setBackend(backend);
+    const x = tf.randomNormal([3, 5, 4, 6], 0.5, 2, 'float32', 21) as tf.Tensor4D;
+    const dy = tf.randomNormal([3, 5, 4, 6], 0, 1, 'float32', 22) as tf.Tensor4D;
+    const gamma = tf.randomUniform([6], 0.5, 2, 'float32', 23) as tf.Tensor1D;
+    const beta = tf.randomNormal([6], 0, 1, 'float32', 24) as tf.Tensor1D;
+    const eps = 1e-3;
+    const f = (t: tf.Tensor) => {
+      const { mean, variance } = tf.moments(t, [0, 1, 2]);
+      return tf.sum(tf.mul(tf.batchNorm(t, mean, variance, beta, gamma, eps), dy));
+    };
+    const got = await tf.grad(f)(x).data();
+    // dx = gamma / sqrt(var + eps) * (dy - mean(dy) - xhat * mean(dy * xhat)), means over N, H, W.
+    const expected = tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      const inv = tf.rsqrt(tf.add(variance, eps));
+      const xhat = tf.mul(tf.sub(x, mean), inv);
+      const centred = tf.sub(tf.sub(dy, tf.mean(dy, [0, 1, 2])), tf.mul(xhat, tf.mean(tf.mul(dy, xhat), [0, 1, 2])));
+      return tf.mul(centred, tf.mul(inv, gamma));
+    });
+    expect(relError(got, await expected.data())).toBeLessThan(1e-4);
+    tf.dispose([x, dy, gamma, beta, expected]);
+  });
+});

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerGradientKernels } from './gradient-kernels';
+import { registerWasmSlice } from './wasm-slice';
 import type { BackendInfo, BackendName } from './describe';
 
 export { describeBackend, type BackendInfo, type BackendName } from './describe';
@@ -86,6 +87,7 @@ async function prepare(name: BackendName, opts: BackendOptions): Promise<string 
     requestedThreads = isolated ? (opts.wasmThreads ?? cores ?? null) : null;
     if (requestedThreads) wasm.setThreadsCount(requestedThreads);
     registerGradientKernels('wasm');
+    registerWasmSlice();
   } else if (name === 'webgl') {
     if (environment() === 'node') return 'webgl needs a browser';
   }
