@@ -44,6 +44,15 @@ export async function readModelInfo(target: string): Promise<Record<string, unkn
   }
 }
 
+/**
+ * The training wall time an info.json records, with the earlier training of a base whose training
+ * was continued (`continuedFrom`, bench/train-presets.ts --init); null where none is recorded.
+ */
+export function trainedSeconds(info: Record<string, unknown> | null | undefined): number | null {
+  if (!info || typeof info.seconds !== 'number' || !(info.seconds > 0)) return null;
+  return info.seconds + (trainedSeconds(info.continuedFrom as Record<string, unknown> | undefined) ?? 0);
+}
+
 /** Refuses a non-empty `out` unless `force`; returns what is there (null: nothing). */
 export async function checkOutDir(out: string, force: boolean): Promise<string[] | null> {
   const existing = await fs.readdir(out).catch(() => null);

@@ -100,11 +100,11 @@ describe('alap train / compress', () => {
     expect(alap('compress', '--model', base, '--data', `${data}/inputs`, '--out', out, '--format', 'caffe', ...COMMON).stderr).toMatch(/--format must be one of tfjs-graph, tfjs-layers, onnx, got 'caffe'/);
   });
 
-  it("without --steps, a model whose info.json records its training time gets 1.5x that as its time budget", () => {
+  it("without --steps, a model whose info.json records its training time (a continued training's earlier run included) gets 1.5x that as its time budget", () => {
     const trained = path.join(work, 'base-with-info');
     mkdirSync(trained, { recursive: true });
     for (const f of ['model.json', 'weights.bin']) copyFileSync(path.join(base, f), path.join(trained, f));
-    writeFileSync(path.join(trained, 'info.json'), JSON.stringify({ seconds: 4 }));
+    writeFileSync(path.join(trained, 'info.json'), JSON.stringify({ seconds: 3, continuedFrom: { seconds: 1 } }));
     const out = path.join(work, 'timed');
     const r = alap('compress', '--model', trained, '--data', `${data}/inputs`, '--targets', `${data}/targets`, '--out', out, ...COMMON);
     expect(r.stderr).not.toMatch(/alap:/);

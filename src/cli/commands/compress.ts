@@ -8,7 +8,7 @@ import { presetFor } from '../../core/models/presets';
 import { exportFormat, UsageError, type Values, formatDuration, num } from '../args';
 import { nodeBackend } from '../backend';
 import { listImages } from '../images';
-import { readModelDir, readModelInfo } from '../model-dir';
+import { readModelDir, readModelInfo, trainedSeconds } from '../model-dir';
 import { type CliRun, SHIPPED_MODELS, heldOutCount, execute, specFrom, presetData, samplesPng, checkpointDirFor, finish, resumeRun, labelClasses } from '../pipeline-run';
 
 export function printReport(r: RunReport) {
@@ -79,8 +79,8 @@ export async function compress(values: Values) {
 export async function compressionTime(values: Values, preset: boolean): Promise<number | null> {
   if (values.time) return num(values, 'time', 0);
   if (values.steps || preset) return null;
-  const trained = (await readModelInfo(values.model!))?.seconds;
-  if (typeof trained !== 'number' || !(trained > 0)) return null;
+  const trained = trainedSeconds(await readModelInfo(values.model!));
+  if (trained === null) return null;
   process.stderr.write(`time budget: 1.5x the base model's training time (${formatDuration(trained)} in its info.json) = ${formatDuration(1.5 * trained)}; --time S or --steps to choose\n`);
   return 1.5 * trained;
 }
