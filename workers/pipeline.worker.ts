@@ -12,6 +12,7 @@ import { rangeWidth, trainingSets, type RawImage } from '../src/core/data/datase
 import { defaultHeldOut } from '../src/core/data/split';
 import { cartoonize } from '../src/core/data/cartoon';
 import { centreSquare } from '../src/core/data/photo-augment';
+import { pairByName, splitSideBySide, uniqueByName, type Duplicate } from '../src/core/data/pairing';
 import { timedTrainingThroughput } from '../src/core/train/throughput';
 import { fastestBatch, type BatchChoice } from '../src/core/train/run-size';
 import { colourLabelMap } from '../src/core/data/labels';
@@ -67,20 +68,6 @@ export type ImportFiles =
 
 /** Images generated and stored per IndexedDB transaction (and per progress report). */
 const CHUNK = 16;
-
-/** Left and right halves of a pix2pix-style AB image. */
-function splitSideBySide(img: RawImage): [RawImage, RawImage] {
-  const half = img.width / 2;
-  const part = (offset: number): RawImage => {
-    const data = new Uint8Array(half * img.height * img.channels);
-    for (let y = 0; y < img.height; y++) {
-      const row = (y * img.width + offset) * img.channels;
-      data.set(img.data.subarray(row, row + half * img.channels), y * half * img.channels);
-    }
-    return { ...img, width: half, data };
-  };
-  return [part(0), part(half)];
-}
 
 let db: StudioDB | null = null;
 let backend: BackendInfo | null = null;
@@ -268,40 +255,33 @@ const api = {
     const pairs: { name: string; input: Blob; target: Blob | null }[] = [];
     // Names pair inputs with targets and name the stored images: the second of two files with the
     // same name (extension aside, e.g. from two folders) is left out rather than silently paired.
-    const stem = (n: string) => n.replace(/\.[^.]+$/, '');
-    const unique = (list: File[], what: string) => {
-      const seen = new Map<string, string>();
-      return list.filter((f) => {
-        const first = seen.get(stem(f.name));
-        if (first !== undefined) errors.push(`${what} '${f.name}' has the same name as '${first}'; it was left out (names must be unique)`);
-        else seen.set(stem(f.name), f.name);
-        return first === undefined;
-      });
+    const leftOut = (duplicates: Duplicate<File>[], what: string) =>
+      duplicates.forEach((d) => errors.push(`${what} '${d.file.name}' has the same name as '${d.first.name}'; it was left out (names must be unique)`));
+    const inputsWhat = files.mode === 'labels' ? 'Label map' : 'Image';
+    /** The inputs of a mode without targets, each name once. */
+    const unpairedInputs = () => {
+      const { kept, duplicates } = uniqueByName(files.inputs);
+      leftOut(duplicates, inputsWhat);
+      return kept;
     };
-    files = { ...files, inputs: unique(files.inputs, files.mode === 'labels' ? 'Label map' : 'Image') } as ImportFiles;
-    if (files.mode === 'paired' || files.mode === 'labels') files.targets = unique(files.targets, 'Target');
     if (files.mode === 'side-by-side') {
-      for (const f of files.inputs) {
+      for (const f of unpairedInputs()) {
         const img = await usable(f);
         if (!img) continue;
-        if (img.width % 2 !== 0) {
-          errors.push(`'${f.name}' is ${img.width} px wide: a side-by-side pair needs an even width`);
-          continue;
+        try {
+          const [input, target] = splitSideBySide(img, files.direction);
+          pairs.push({ name: f.name, input: await encodePngBlob(input), target: await encodePngBlob(target) });
+        } catch (e) {
+          errors.push((e as Error).message);
         }
-        const [a, b] = splitSideBySide(img);
-        const [input, target] = files.direction === 'BtoA' ? [b, a] : [a, b];
-        pairs.push({ name: f.name, input: await encodePngBlob(input), target: await encodePngBlob(target) });
       }
     } else if (files.mode === 'paired' || files.mode === 'labels') {
-      const targets = new Map(files.targets.map((t) => [stem(t.name), t]));
-      const inputStems = new Set(files.inputs.map((f) => stem(f.name)));
-      for (const t of files.targets) if (!inputStems.has(stem(t.name))) errors.push(`Target '${t.name}' has no input of the same name`);
-      for (const f of files.inputs) {
-        const t = targets.get(stem(f.name));
-        if (!t) {
-          errors.push(`Input '${f.name}' has no target of the same name`);
-          continue;
-        }
+      const matched = pairByName(files.inputs, files.targets);
+      leftOut(matched.inputDuplicates, inputsWhat);
+      leftOut(matched.targetDuplicates, 'Target');
+      for (const t of matched.targetsWithoutInput) errors.push(`Target '${t.name}' has no input of the same name`);
+      for (const f of matched.inputsWithoutTarget) errors.push(`Input '${f.name}' has no target of the same name`);
+      for (const { input: f, target: t } of matched.pairs) {
         const [a, b] = [await usable(f), await usable(t)];
         if (!a || !b) continue;
         if (a.width !== b.width || a.height !== b.height) {
@@ -319,14 +299,14 @@ const api = {
         pairs.push({ name: f.name, input: f, target: t });
       }
     } else if (files.mode === 'cartoon') {
-      for (const f of files.inputs) {
+      for (const f of unpairedInputs()) {
         const img = await usable(f);
         if (!img) continue;
         const square = centreSquare(img, files.size);
         pairs.push({ name: f.name, input: await encodePngBlob(square), target: await encodePngBlob(cartoonize(square)) });
       }
     } else {
-      for (const f of files.inputs) if (await usable(f)) pairs.push({ name: f.name, input: f, target: null });
+      for (const f of unpairedInputs()) if (await usable(f)) pairs.push({ name: f.name, input: f, target: null });
     }
     if (pairs.length === 0) return { dataset: null, errors: errors.length ? errors : ['No images were given'] };
     return { dataset: await saveDataset(await database(), name, pairs), errors };
@@ -553,12 +533,12 @@ const api = {
     return Comlink.transfer({ modelJson: q.modelJson, weights }, [weights]);
   },
 
-  /** Asks the running pipeline to checkpoint and stop after its current step. */
   /** Renames a run or a model (the user's name replaces the generated one). */
   async rename(store: 'runs' | 'models', id: string, name: string): Promise<void> {
     await renameRecord(await database(), store, id, name);
   },
 
+  /** Asks the running pipeline to checkpoint and stop after its current step. */
   pause(): void {
     stopRequested = true;
   },

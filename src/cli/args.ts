@@ -37,6 +37,7 @@ export const OPTIONS = {
   count: { type: 'string' },
   preset: { type: 'string' },
   'label-classes': { type: 'string' },
+  'side-by-side': { type: 'string' },
   flip: { type: 'string' },
   jitter: { type: 'string' },
   layers: { type: 'boolean' },

@@ -8,6 +8,7 @@ import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import type { RawImage } from '../core/data/dataset';
 import { checkImageSize } from '../core/data/image-header';
+import { pairByName, splitSideBySide } from '../core/data/pairing';
 
 const IMAGE = /\.(png|jpe?g)$/i;
 
@@ -43,29 +44,31 @@ export async function readImages(dir: string, names: string[]): Promise<RawImage
   return Promise.all(names.map(async (n) => decodeImage(n, new Uint8Array(await fs.readFile(path.join(dir, n))))));
 }
 
-const stem = (name: string) => name.replace(IMAGE, '');
-
 /**
  * Reads an input folder and, optionally, a target folder matched by file name (extension
- * ignored). Unmatched names and size mismatches are errors that list the files.
+ * ignored; the studio's import pairs the same way, core/data/pairing.ts), or with `sideBySide`
+ * one folder of AB images split into input and target halves. Unmatched or repeated names and
+ * size mismatches are errors that list the files.
  */
-export async function readImageFolders(dataDir: string, targetDir?: string): Promise<{ inputs: RawImage[]; targets: RawImage[] | null }> {
+export async function readImageFolders(dataDir: string, targetDir?: string, sideBySide?: 'AtoB' | 'BtoA'): Promise<{ inputs: RawImage[]; targets: RawImage[] | null }> {
   const inputNames = await listImages(dataDir);
-  if (!targetDir) return { inputs: await readImages(dataDir, inputNames), targets: null };
-  const targetNames = await listImages(targetDir);
-  const byStem = new Map(targetNames.map((n) => [stem(n), n]));
-  const inputStems = new Set(inputNames.map(stem));
-  const noTarget = inputNames.filter((n) => !byStem.has(stem(n)));
-  const noInput = targetNames.filter((n) => !inputStems.has(stem(n)));
-  if (noTarget.length || noInput.length) {
-    const list = (xs: string[]) => xs.slice(0, 8).join(', ') + (xs.length > 8 ? ` and ${xs.length - 8} more` : '');
-    const parts = [];
-    if (noTarget.length) parts.push(`inputs without a target: ${list(noTarget)}`);
-    if (noInput.length) parts.push(`targets without an input: ${list(noInput)}`);
-    throw new Error(`Inputs and targets are matched by file name; ${parts.join('; ')}`);
+  if (sideBySide) {
+    const halves = (await readImages(dataDir, inputNames)).map((img) => splitSideBySide(img, sideBySide));
+    return { inputs: halves.map(([a]) => a), targets: halves.map(([, b]) => b) };
   }
-  const inputs = await readImages(dataDir, inputNames);
-  const targets = await readImages(targetDir, inputNames.map((n) => byStem.get(stem(n))!));
+  if (!targetDir) return { inputs: await readImages(dataDir, inputNames), targets: null };
+  const named = (n: string) => ({ name: n });
+  const matched = pairByName(inputNames.map(named), (await listImages(targetDir)).map(named));
+  const list = (xs: { name: string }[]) => xs.slice(0, 8).map((x) => x.name).join(', ') + (xs.length > 8 ? ` and ${xs.length - 8} more` : '');
+  const parts = [];
+  if (matched.inputsWithoutTarget.length) parts.push(`inputs without a target: ${list(matched.inputsWithoutTarget)}`);
+  if (matched.targetsWithoutInput.length) parts.push(`targets without an input: ${list(matched.targetsWithoutInput)}`);
+  for (const [side, dups] of [['inputs', matched.inputDuplicates], ['targets', matched.targetDuplicates]] as const) {
+    if (dups.length) parts.push(`${side} with the same name as another: ${dups.map((d) => `${d.file.name} (${d.first.name})`).join(', ')}`);
+  }
+  if (parts.length) throw new Error(`Inputs and targets are matched by file name; ${parts.join('; ')}`);
+  const inputs = await readImages(dataDir, matched.pairs.map((p) => p.input.name));
+  const targets = await readImages(targetDir, matched.pairs.map((p) => p.target.name));
   inputs.forEach((a, i) => {
     const b = targets[i];
     if (a.width !== b.width || a.height !== b.height) {

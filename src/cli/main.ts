@@ -25,8 +25,10 @@ const USAGE = `Usage:
   alap prune <model.json|dir|model.onnx> --budget macs=0.25|params=0.5|threshold=1e-3 --out <dir>
              [--size N] [--backend auto|wasm|cpu] [--runs N] [--force]
   alap bench <model.json|dir|model.onnx> [--size N] [--backend auto|wasm|cpu] [--runs N] [--warmup N] [--layers]
-  alap compress --model <model.json|dir|model.onnx> --data <dir> [--targets <dir>] --out <dir>
+  alap compress --model <model.json|dir|model.onnx> --data <dir> [--targets <dir> | --side-by-side AtoB|BtoA] --out <dir>
                 [--format tfjs-layers|tfjs-graph|onnx]
+                (targets matched to inputs by file name, extension ignored; --side-by-side: --data holds
+                 pix2pix-style AB images, AtoB takes the left half as the input)
                 [--input-range -1,1|0,1|0,255] [--size 128] [--budget macs=0.25|params=0.5|threshold=T|fps=30[@256]]
                 [--steps condense=N,distill=M] [--teacher condensed|original] [--sparsity S]
                 [--lr condense=..,distill=..] [--batch N] [--held-out N] [--seed N] [--backend auto|wasm|cpu]
@@ -45,7 +47,7 @@ const USAGE = `Usage:
             (each photo centre-cropped and resized; its target is the cartoon filter's output)
   alap run <model.json|dir|model.onnx> --data <image folder> --out <dir> [--size N] [--input-range -1,1|0,1|0,255]
            (the model's output for every image, as PNGs of the same names)
-  alap train --arch resnet|unet|globalgen --data <dir> --targets <dir> --out <dir>
+  alap train --arch resnet|unet|globalgen --data <dir> --targets <dir>|--side-by-side AtoB|BtoA --out <dir>
              [--size 128] [--steps N] [--ngf N] [--blocks N] [--lr R] [--batch N] [--seed N]
              [--loss output=1,ssim=0.2,adversarial=0] [--label-classes K] [--flip yes|no] [--jitter F]
   alap train --preset mask-to-face|face-to-cartoon|unpaired --out <dir> [--count N] [--steps N] [--size N]

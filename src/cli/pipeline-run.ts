@@ -41,6 +41,8 @@ export interface CliRun {
   format?: ExportFormat;
   /** The inputs are grey label maps with this many classes (drawn in the label palette). */
   labelClasses?: number;
+  /** --data holds side-by-side AB images (pix2pix style): which half is the input. */
+  sideBySide?: 'AtoB' | 'BtoA';
 }
 
 /** The shipped base models (public/models/<task>), next to the sources in this repository. */
@@ -51,7 +53,7 @@ export function heldOutCount(values: Values, n: number): number {
 }
 
 export async function loadData(run: CliRun, spec: RunSpec, inChannels: number, outChannels: number) {
-  const folders = await readImageFolders(run.data, run.targets);
+  const folders = await readImageFolders(run.data, run.targets, run.sideBySide);
   const { targets } = folders;
   const inputs = run.labelClasses ? folders.inputs.map((img) => colourLabelMap(img, run.labelClasses!)) : folders.inputs;
   if (inputs.length < 2) throw new Error(`Need at least 2 images in '${run.data}' (one is held out for evaluation)`);
@@ -244,6 +246,15 @@ export async function resumeRun(values: Values, command: CliRun['command']) {
   const run = meta.meta.cli as CliRun;
   if (run.command !== command) throw new Error(`'${values.resume}' holds a '${run.command}' run; resume it with 'alap ${run.command} --resume'`);
   return { run, spec: meta.spec };
+}
+
+/** --side-by-side AtoB|BtoA: --data holds AB images split into input and target (not with --targets). */
+export function sideBySide(values: Values): CliRun['sideBySide'] {
+  const v = values['side-by-side'];
+  if (v === undefined) return undefined;
+  if (v !== 'AtoB' && v !== 'BtoA') throw new UsageError(`--side-by-side must be AtoB or BtoA, got '${v}'`);
+  if (values.targets) throw new UsageError('--side-by-side takes inputs and targets from the --data images themselves: leave out --targets');
+  return v;
 }
 
 export function labelClasses(values: Values): number | undefined {

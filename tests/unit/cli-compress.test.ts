@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFromFiles, saveModelToFiles } from '../../src/core/io/model-files';
 import { proceduralFaces } from '../../src/core/data/faces';
-import { encodePng } from '../../src/cli/images';
+import { decodeImage, encodePng } from '../../src/cli/images';
 
 const BIN = path.resolve(__dirname, '../../bin/alap.js');
 const work = mkdtempSync(path.join(tmpdir(), 'alap-compress-'));
@@ -98,6 +98,31 @@ describe('alap train / compress', () => {
     expect(back.code).toBe(0);
     expect(back.stdout).toContain(`params (${report.params.after})`);
     expect(alap('compress', '--model', base, '--data', `${data}/inputs`, '--out', out, '--format', 'caffe', ...COMMON).stderr).toMatch(/--format must be one of tfjs-graph, tfjs-layers, onnx, got 'caffe'/);
+  });
+
+  it('--side-by-side BtoA takes pairs from AB images: the same run as the two folders', () => {
+    // AB images with the target on the left: BtoA makes the right half the input.
+    const ab = path.join(work, 'ab');
+    mkdirSync(ab);
+    for (const f of readdirSync(`${data}/inputs`)) {
+      const [x, y] = [`${data}/inputs/${f}`, `${data}/targets/${f}`].map((file) => decodeImage(f, new Uint8Array(readFileSync(file))));
+      const row = (img: typeof x, r: number) => img.data.subarray(r * img.width * img.channels, (r + 1) * img.width * img.channels);
+      const both = new Uint8Array(x.height * x.width * 2 * x.channels);
+      for (let r = 0; r < x.height; r++) {
+        both.set(row(y, r), r * x.width * 2 * x.channels);
+        both.set(row(x, r), (r * x.width * 2 + x.width) * x.channels);
+      }
+      writeFileSync(path.join(ab, f), encodePng(x.width * 2, x.height, x.channels, both));
+    }
+    const run = (out: string, ...data: string[]) => alap('compress', '--model', base, ...data, '--out', out, '--steps', 'distill=2', ...COMMON);
+    const fromFolders = run(path.join(work, 'sbs-folders'), '--data', `${data}/inputs`, '--targets', `${data}/targets`);
+    const fromAB = run(path.join(work, 'sbs-ab'), '--data', ab, '--side-by-side', 'BtoA');
+    expect(fromAB.stderr).not.toMatch(/alap:/);
+    expect(fromAB.code).toBe(0);
+    expect(fromFolders.code).toBe(0);
+    const report = (dir: string) => JSON.parse(readFileSync(path.join(work, dir, 'report.json'), 'utf8'));
+    expect(report('sbs-ab').vsTargets).toEqual(report('sbs-folders').vsTargets);
+    expect(readFileSync(path.join(work, 'sbs-ab', 'weights.bin')).equals(readFileSync(path.join(work, 'sbs-folders', 'weights.bin')))).toBe(true);
   });
 
   it("without --steps, a model whose info.json records its training time (a continued training's earlier run included) gets 1.5x that as its time budget", () => {
@@ -200,6 +225,19 @@ describe('compress rejects bad input with one sentence', () => {
     mkdirSync(dir);
     for (const f of readdirSync(`${data}/targets`).slice(0, 7)) copyFileSync(path.join(`${data}/targets`, f), path.join(dir, f));
     bad(compressWith(`${data}/inputs`, dir), /^alap: Inputs and targets are matched by file name; inputs without a target: shapes-0007.png, shapes-0008.png, shapes-0009.png$/);
+  });
+
+  it('a name repeated with another extension, in inputs or targets', () => {
+    const dir = path.join(work, 'twice');
+    mkdirSync(dir);
+    for (const f of readdirSync(`${data}/inputs`)) copyFileSync(path.join(`${data}/inputs`, f), path.join(dir, f));
+    copyFileSync(path.join(`${data}/inputs`, 'shapes-0001.png'), path.join(dir, 'shapes-0001.jpg'));
+    bad(compressWith(dir, `${data}/targets`), /^alap: Inputs and targets are matched by file name; inputs with the same name as another: shapes-0001.png \(shapes-0001.jpg\)$/);
+  });
+
+  it('--side-by-side with --targets, or a direction that is not AtoB or BtoA', () => {
+    bad(alap('compress', '--model', base, '--data', `${data}/inputs`, '--targets', `${data}/targets`, '--side-by-side', 'AtoB', '--out', path.join(work, 'sbs-bad')), /^alap: --side-by-side takes inputs and targets from the --data images themselves: leave out --targets$/);
+    bad(alap('compress', '--model', base, '--data', `${data}/inputs`, '--side-by-side', 'left', '--out', path.join(work, 'sbs-bad2')), /^alap: --side-by-side must be AtoB or BtoA, got 'left'$/);
   });
 
   it('a size mismatch within a pair', () => {

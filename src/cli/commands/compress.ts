@@ -9,7 +9,7 @@ import { exportFormat, UsageError, type Values, formatDuration, num } from '../a
 import { nodeBackend } from '../backend';
 import { listImages } from '../images';
 import { readModelDir, readModelInfo, trainedSeconds } from '../model-dir';
-import { type CliRun, SHIPPED_MODELS, heldOutCount, execute, specFrom, presetData, samplesPng, checkpointDirFor, finish, resumeRun, labelClasses } from '../pipeline-run';
+import { type CliRun, SHIPPED_MODELS, heldOutCount, execute, specFrom, presetData, samplesPng, checkpointDirFor, finish, resumeRun, labelClasses, sideBySide } from '../pipeline-run';
 
 export function printReport(r: RunReport) {
   // Identical images have an infinite PSNR, which a JSON checkpoint stores as null.
@@ -53,7 +53,7 @@ export async function compress(values: Values) {
     if (!values.data) throw new UsageError('compress needs --data <image folder> (or --preset)');
     spec = await specFrom(values, 'compress');
     spec = { ...spec, time: await compressionTime(values, preset !== null) };
-    run = { command: 'compress', model: values.model, data: values.data, targets: values.targets, out: values.out, heldOut: 0, backend: nodeBackend(values), force: Boolean(values.force), labelClasses: labelClasses(values), format: exportFormat(values.format) };
+    run = { command: 'compress', model: values.model, data: values.data, targets: values.targets, out: values.out, heldOut: 0, backend: nodeBackend(values), force: Boolean(values.force), labelClasses: labelClasses(values), sideBySide: sideBySide(values), format: exportFormat(values.format) };
   }
   await tf.setBackend('cpu');
   const model = await readModelDir(run.model!);

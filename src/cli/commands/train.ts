@@ -15,7 +15,7 @@ import { int, progressBar, UsageError, type Values, formatDuration, num } from '
 import { nodeBackend, startBackend } from '../backend';
 import { listImages, readImageFolders } from '../images';
 import { writeModelDir, checkOutDir } from '../model-dir';
-import { type CliRun, heldOutCount, execute, specFrom, presetData, samplesPng, checkpointDirFor, finish, resumeRun, labelClasses } from '../pipeline-run';
+import { type CliRun, heldOutCount, execute, specFrom, presetData, samplesPng, checkpointDirFor, finish, resumeRun, labelClasses, sideBySide } from '../pipeline-run';
 
 /** `--batch auto` and `--time S`: the batch this backend trains fastest, and the steps that fit the time. */
 export async function sizeToMeasuredSpeed(spec: RunSpec, train: ImageDataset, model: tf.LayersModel, values: Values): Promise<RunSpec> {
@@ -57,7 +57,7 @@ export async function train(values: Values) {
     }
     const arch = values.arch as Arch;
     if (!ARCHS.includes(arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')} (or use --preset)`);
-    if (!values.data || !values.targets) throw new UsageError('train needs --data <inputs> and --targets <targets> (paired images), or --preset');
+    if (!values.data || !(values.targets || values['side-by-side'])) throw new UsageError('train needs --data <inputs> and --targets <targets> (paired images), --data <AB images> --side-by-side AtoB|BtoA, or --preset');
     spec = await specFrom(values, 'train');
     run = {
       command: 'train',
@@ -72,6 +72,7 @@ export async function train(values: Values) {
       backend: nodeBackend(values),
       force: Boolean(values.force),
       labelClasses: labelClasses(values),
+      sideBySide: sideBySide(values),
     };
   }
   const zoo = defaultSpec(run.arch!, {
