@@ -11,6 +11,7 @@ import { describeBackend, initBackend, type BackendInfo, type BackendName } from
 import type { TaskName } from '../src/core/data/tasks';
 import type { PresetTask } from '../src/core/models/presets';
 import type { Progress } from '../src/core/compress/pipeline';
+import type { RunSpec } from '../src/core/compress/spec';
 import type { Arch } from '../src/core/models/zoo';
 import type { Precision } from '../src/core/io/quantize';
 import type { ExportFormat } from '../src/core/io/formats';
@@ -19,7 +20,7 @@ import { openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, typ
 import { renameRecord } from '../src/store/records';
 import { createCaptureDataset, createDemoDataset, importDataset, type ImportFiles } from '../src/app/datasets';
 import { createZooModel, describeModel, importModel, loadPreset } from '../src/app/models';
-import { discardCheckpoints, fastestTrainingBatch, runStored, trainCycleGan } from '../src/app/runs';
+import { createRun, discardCheckpoints, fastestTrainingBatch, runStored, trainCycleGan } from '../src/app/runs';
 import { compareExports, exportFiles, exportZip } from '../src/app/exports';
 import { WASM_PATHS } from './wasm-paths';
 import { fastestMeasurer, foldedMeasurer, timedMeasurer } from '../src/core/measure/latency';
@@ -176,6 +177,11 @@ const api = {
   async describeModel(modelId: string, size: number) {
     await ready();
     return describeModel(await database(), modelId, size);
+  },
+
+  /** A new queued run, its spec validated (a wrong field is refused with its name). */
+  async createRun(name: string, datasetId: string, modelId: string, spec: Partial<RunSpec>): Promise<RunRecord> {
+    return createRun(await database(), name, datasetId, modelId, spec);
   },
 
   /** Starts or resumes a run; resolves with the final record (done, paused, cancelled or failed). */

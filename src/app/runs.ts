@@ -13,7 +13,9 @@ import { trainCycleGan as trainCycleGanModel } from '../core/train/cyclegan';
 import type { LatencyMeasurer } from '../core/measure/latency';
 import { predictAll, quality } from '../core/measure/quality';
 import { sampleGrid } from '../core/measure/samples';
-import type { ModelRecord, RunRecord, StudioDB } from '../store/db';
+import { DEFAULT_SPEC, parseRunSpec, type RunSpec } from '../core/compress/spec';
+import { announceChange } from '../store/changes';
+import { newId, type ModelRecord, type RunRecord, type StudioDB } from '../store/db';
 import { IndexedDBCheckpointStore } from '../store/checkpoints';
 import { encodePngBlob, loadModel, saveModel, updateRun } from '../store/records';
 import { loadDataset } from './datasets';
@@ -58,6 +60,28 @@ export async function trainCycleGan(
   } finally {
     [a.train, a.test, b.train, b.test].forEach((d) => d.dispose());
   }
+}
+
+/**
+ * A new queued run of a stored model on a stored dataset. Its spec, the defaults filled in, is
+ * validated here, once, whoever starts it (the studio's form, Cartoon me); a wrong field is refused
+ * with its name before anything is stored.
+ */
+export async function createRun(db: StudioDB, name: string, datasetId: string, modelId: string, spec: Partial<RunSpec>): Promise<RunRecord> {
+  const now = Date.now();
+  const run: RunRecord = {
+    id: newId('run'),
+    name,
+    spec: parseRunSpec({ ...DEFAULT_SPEC, ...spec, steps: { ...DEFAULT_SPEC.steps, ...spec.steps }, loss: { ...DEFAULT_SPEC.loss, ...spec.loss } }, 'The form'),
+    datasetId,
+    modelId,
+    status: 'queued',
+    createdAt: now,
+    updatedAt: now,
+  };
+  await db.put('runs', run);
+  announceChange('runs');
+  return run;
 }
 
 /** What a run needs from where it runs (the pipeline worker): its backend, timing, controls and recovery. */

@@ -1,6 +1,7 @@
 /**
- * The page's side of the studio: one pipeline worker, the IndexedDB records the pages list, and
- * downloads. Nothing here trains or decodes: that is the worker's job.
+ * The page's side of the studio: one pipeline worker, the IndexedDB records the pages list (read
+ * here; runs, datasets and models are written by the worker's app layer, src/app), and downloads.
+ * Nothing here trains or decodes: that is the worker's job.
  */
 import * as Comlink from 'comlink';
 import type { PipelineApi } from '../../workers/pipeline.worker';
@@ -9,9 +10,7 @@ import { PRESETS, type Preset } from '../core/models/presets';
 import { TASK_SHORT_NAMES, type TaskName } from '../core/data/tasks';
 import type { BackendInfo, BackendName } from '../core/backend/describe';
 import { browserProbeKey, type ProbeResult } from '../core/backend/choice';
-import { DEFAULT_SPEC, parseRunSpec, type RunSpec } from '../core/compress/spec';
-import { announceChange } from '../store/changes';
-import { newId, openStudioDB, type DatasetRecord, type ModelRecord, type RunRecord, type StudioDB } from '../store/db';
+import { openStudioDB, type DatasetRecord, type ModelRecord, type StudioDB } from '../store/db';
 
 export function startPipelineWorker(): { api: Comlink.Remote<PipelineApi>; worker: Worker } {
   const worker = new Worker(new URL('../../workers/pipeline.worker.ts', import.meta.url), { type: 'module' });
@@ -22,23 +21,6 @@ let dbPromise: Promise<StudioDB> | null = null;
 export function db(): Promise<StudioDB> {
   dbPromise ??= openStudioDB();
   return dbPromise;
-}
-
-export async function createRun(name: string, datasetId: string, modelId: string, spec: Partial<RunSpec>): Promise<RunRecord> {
-  const now = Date.now();
-  const run: RunRecord = {
-    id: newId('run'),
-    name,
-    spec: parseRunSpec({ ...DEFAULT_SPEC, ...spec, steps: { ...DEFAULT_SPEC.steps, ...spec.steps }, loss: { ...DEFAULT_SPEC.loss, ...spec.loss } }, 'The form'),
-    datasetId,
-    modelId,
-    status: 'queued',
-    createdAt: now,
-    updatedAt: now,
-  };
-  await (await db()).put('runs', run);
-  announceChange('runs');
-  return run;
 }
 
 /**
