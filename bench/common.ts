@@ -11,6 +11,9 @@ export function setting<K extends string>(values: Partial<Record<K, string | boo
   return (key: K, full: number, small: number): number => Number(values[key] ?? (quick ? small : full));
 }
 
+/** The middle value (the upper middle of an even count). */
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 /**
  * Median latency (ms) of each way of timing a frame, measured side by side: `rounds` interleaved
  * rounds, the median of the rounds' medians, so a machine that slows down during the measurement
@@ -21,7 +24,7 @@ export async function sideBySide(measures: (() => Promise<Latency>)[], rounds = 
   for (let round = 0; round < rounds; round++) {
     for (const [i, measure] of measures.entries()) times[i].push((await measure()).medianMs);
   }
-  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+  return times.map(median);
 }
 
 /** sideBySide for models: each round times `runs` frames of each (after `warmup`). */

@@ -23,7 +23,7 @@ import { MemoryCheckpointStore } from '../src/core/io/checkpoint';
 import { timedMeasurer } from '../src/core/measure/latency';
 import { presetFor } from '../src/core/models/presets';
 import { timedTrainingThroughput } from '../src/core/train/throughput';
-import { log } from './common';
+import { log, median } from './common';
 
 const { values } = parseArgs({ options: { batch: { type: 'string' }, size: { type: 'string' }, 'latency-size': { type: 'string' }, out: { type: 'string' } } });
 const batch = Number(values.batch ?? 8);
@@ -56,7 +56,6 @@ const models: [string, tf.LayersModel][] = [
 ];
 
 const mse = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.mean(tf.squaredDifference(a, b)) as tf.Scalar;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const latency = timedMeasurer({ runs: 20 });
 const rows: string[] = [];
 for (const [name, model] of models) {

@@ -15,7 +15,6 @@ import type { ImageDataset } from '../data/dataset';
 import type { ThroughputMeasurer } from '../train/run-size';
 import { DEFAULT_SPEC, parseRunSpec, SPEC_BEFORE_FIELDS, type RunSpec, type TrainingStage } from './spec';
 import { firstStage, nextStage, type Stage } from './stages';
-import { parseBudget } from './budget';
 import type { FpsTry } from './fps-budget';
 import { PipelineStopped, RunContext, type State } from './run-context';
 import { trainStage } from './train-stage';
@@ -166,7 +165,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       };
   // Runs stored before a spec field existed keep the behaviour they started with.
   const spec = parseRunSpec({ ...DEFAULT_SPEC, ...(saved && SPEC_BEFORE_FIELDS), ...state.spec }, saved ? 'The stored run' : 'The run');
-  const ctx = new RunContext(opts, spec, spec.budget ? parseBudget(spec.budget) : null, state, files, store);
+  const ctx = new RunContext(opts, spec, state, files);
   if (!saved) {
     if ((spec.steps.train > 0 || spec.task === 'train') && !opts.train.paired) {
       throw new Error('Base training needs paired data (inputs and targets)');

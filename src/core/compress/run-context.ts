@@ -5,11 +5,11 @@
  * and report-stage.ts; pipeline.ts runs them in order.
  */
 import * as tf from '@tensorflow/tfjs';
-import { modelFromFiles, modelToFiles, type CheckpointStore } from '../io/checkpoint';
+import { modelFromFiles, modelToFiles } from '../io/checkpoint';
 import { predictAll } from '../measure/quality';
 import { toRgba } from '../measure/samples';
 import { Rng } from '../train/rng';
-import type { Budget } from './budget';
+import { parseBudget, type Budget } from './budget';
 import type { FpsTry } from './fps-budget';
 import type { Compensation, PipelineOptions, RunReport, Samples } from './pipeline';
 import type { RunSpec, TrainingStage } from './spec';
@@ -68,6 +68,8 @@ export class RunContext {
   /** Optimizers, EMAs, adapters and pools of the stages, disposed at the end. */
   readonly disposables: { dispose(): void }[] = [];
   readonly rng: Rng;
+  /** The spec's budget, parsed once (rounds() reads it at every step). */
+  readonly specBudget: Budget | null;
   /** When the run (this process's part of it) started, and when the current stage did (resumed time included). */
   t0 = performance.now();
   stageStart = 0;
@@ -75,13 +77,11 @@ export class RunContext {
   constructor(
     readonly opts: PipelineOptions,
     readonly spec: RunSpec,
-    /** The spec's budget, parsed once (rounds() reads it at every step). */
-    readonly specBudget: Budget | null,
     readonly state: State,
     readonly files: Record<string, Uint8Array>,
-    private readonly store: CheckpointStore,
   ) {
     this.rng = new Rng(state.rng);
+    this.specBudget = spec.budget ? parseBudget(spec.budget) : null;
   }
 
   async model(role: string): Promise<tf.LayersModel> {
@@ -108,7 +108,7 @@ export class RunContext {
     for (const key of Object.values(this.state.models)) {
       for (const suffix of ['.model.json', '.weights.bin']) keep[key + suffix] = this.files[key + suffix];
     }
-    await this.store.save({ state: structuredClone(this.state), files: { ...keep, ...extra } });
+    await this.opts.store.save({ state: structuredClone(this.state), files: { ...keep, ...extra } });
     for (const k of Object.keys(this.files)) if (!(k in keep)) delete this.files[k];
     Object.assign(this.files, extra);
   }
