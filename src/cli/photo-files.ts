@@ -2,9 +2,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { RawImage } from '../core/data/dataset';
+import { fileStem } from '../core/data/pairing';
 import { listImages, decodeImage } from './images';
 
-export const pngName = (name: string) => name.replace(/\.[^.]+$/, '') + '.png';
+export const pngName = (name: string) => `${fileStem(name)}.png`;
 
 /** Decodes every image of a folder; unusable files are listed on stderr and left out. */
 export async function readUsable(dir: string): Promise<RawImage[]> {
