@@ -12,11 +12,18 @@ module.exports = {
       to: { path: '(^|/)node_modules/(@tensorflow|onnxruntime-web)/', reachable: true },
     },
     {
+      name: 'app-layer-writes',
+      comment: 'The page reads IndexedDB; only the app layer (src/app, run by the workers or, without tfjs, by the page) writes it through the store modules.',
+      severity: 'error',
+      from: { path: '^src/(main\\.ts|ui/|pwa/)' },
+      to: { path: '^src/store/(records|checkpoints)\\.ts$' },
+    },
+    {
       name: 'core-is-pure',
-      comment: 'src/core runs in workers and in Node: it never imports the UI, the store, the workers or the CLI.',
+      comment: 'src/core runs in workers and in Node: it never imports the UI, the app layer, the store, the workers or the CLI.',
       severity: 'error',
       from: { path: '^src/core/' },
-      to: { path: '^(src/(ui|store|cli|pwa)|workers)/' },
+      to: { path: '^src/(ui|app|store|cli|pwa|workers)/' },
     },
   ],
   options: {

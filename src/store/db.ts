@@ -127,6 +127,9 @@ export interface StudioSchema extends DBSchema {
 
 export type StudioDB = IDBPDatabase<StudioSchema>;
 
+/** The page's view of the store: it reads; the app layer (src/app) writes. */
+export type StudioReader = Pick<StudioDB, 'get' | 'getAll' | 'getAllFromIndex' | 'count'>;
+
 export function openStudioDB(name = DB_NAME): Promise<StudioDB> {
   return openDB<StudioSchema>(name, DB_VERSION, {
     upgrade(db, oldVersion) {

@@ -1,27 +1,41 @@
 /**
  * The page's side of the studio: one pipeline worker, the IndexedDB records the pages list (read
- * here; runs, datasets and models are written by the worker's app layer, src/app), and downloads.
+ * here; written by the app layer, src/app: in the worker, or for storage and benchmarks here), and
+ * downloads.
  * Nothing here trains or decodes: that is the worker's job.
  */
 import * as Comlink from 'comlink';
-import type { PipelineApi } from '../../workers/pipeline.worker';
-import type { InferenceApi, ModelSource } from '../../workers/inference.worker';
+import type { PipelineApi } from '../workers/pipeline.worker';
+import type { InferenceApi, ModelSource } from '../workers/inference.worker';
 import { PRESETS, type Preset } from '../core/models/presets';
 import { TASK_SHORT_NAMES, type TaskName } from '../core/data/tasks';
 import type { BackendInfo, BackendName } from '../core/backend/describe';
 import { browserProbeKey, type ProbeResult } from '../core/backend/choice';
-import { openStudioDB, type DatasetRecord, type ModelRecord, type StudioDB } from '../store/db';
+import { openStudioDB, type BenchmarkRecord, type DatasetRecord, type ModelRecord, type StudioDB, type StudioReader } from '../store/db';
+import { deleteStored, saveBenchmark, storedItems, type StoredItem } from '../app/storage';
 
 export function startPipelineWorker(): { api: Comlink.Remote<PipelineApi>; worker: Worker } {
-  const worker = new Worker(new URL('../../workers/pipeline.worker.ts', import.meta.url), { type: 'module' });
+  const worker = new Worker(new URL('../workers/pipeline.worker.ts', import.meta.url), { type: 'module' });
   return { api: Comlink.wrap<PipelineApi>(worker), worker };
 }
 
 let dbPromise: Promise<StudioDB> | null = null;
-export function db(): Promise<StudioDB> {
+function connection(): Promise<StudioDB> {
   dbPromise ??= openStudioDB();
   return dbPromise;
 }
+
+/** The records, read-only: writes go through the app layer (the workers, or `storage` below). */
+export function db(): Promise<StudioReader> {
+  return connection();
+}
+
+/** The app layer's writes that need no worker (src/app/storage.ts) on the page's connection. */
+export const storage = {
+  items: async (): Promise<StoredItem[]> => storedItems(await connection()),
+  delete: async (item: StoredItem): Promise<void> => deleteStored(await connection(), item),
+  saveBenchmark: async (session: Omit<BenchmarkRecord, 'id' | 'createdAt'>): Promise<BenchmarkRecord> => saveBenchmark(await connection(), session),
+};
 
 /**
  * A run named from what it is, e.g. "cartoon · macs 0.25 · 07:43": the preset task of the model or
@@ -85,7 +99,7 @@ export function shippedModelUrl(preset: Preset): string {
 export type InferenceWorker = { api: Comlink.Remote<InferenceApi>; worker: Worker };
 
 function inferenceWorker(): InferenceWorker {
-  const worker = new Worker(new URL('../../workers/inference.worker.ts', import.meta.url), { type: 'module' });
+  const worker = new Worker(new URL('../workers/inference.worker.ts', import.meta.url), { type: 'module' });
   return { api: Comlink.wrap<InferenceApi>(worker), worker };
 }
 

@@ -63,3 +63,22 @@ export async function expectLiveTensorsFlat(page: Page, frames: number) {
   await expect.poll(async () => Number(await page.getByTestId('live-shown').textContent()), { timeout: 60_000 }).toBeGreaterThan(shown + frames);
   expect(await tensors()).toBe(early);
 }
+
+/** How many records each IndexedDB store of the studio holds, read in the page. */
+export async function storedCounts(page: Page) {
+  return page.evaluate(async () => {
+    const open = indexedDB.open('alap-studio');
+    const db: IDBDatabase = await new Promise((resolve, reject) => {
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const count = (store: string) =>
+      new Promise<number>((resolve) => {
+        const r = db.transaction(store).objectStore(store).count();
+        r.onsuccess = () => resolve(r.result);
+      });
+    const result = { datasets: await count('datasets'), images: await count('images'), models: await count('models'), runs: await count('runs'), checkpointFiles: await count('checkpointFiles') };
+    db.close();
+    return result;
+  });
+}

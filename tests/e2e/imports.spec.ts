@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { storedCounts } from './helpers';
 import * as tf from '@tensorflow/tfjs';
 import { encodePng } from '../../src/cli/images';
 import { proceduralFaces } from '../../src/core/data/faces';
@@ -16,24 +17,6 @@ test.beforeEach(({}, testInfo) => {
 function png(width: number, height: number, seed: number) {
   const data = new Uint8Array(width * height * 3).map((_, i) => (i * seed * 31) % 256);
   return { mimeType: 'image/png', buffer: encodePng(width, height, 3, data) };
-}
-
-async function storedCounts(page: Page) {
-  return page.evaluate(async () => {
-    const open = indexedDB.open('alap-studio');
-    const db: IDBDatabase = await new Promise((resolve, reject) => {
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-    const count = (store: string) =>
-      new Promise<number>((resolve) => {
-        const r = db.transaction(store).objectStore(store).count();
-        r.onsuccess = () => resolve(r.result);
-      });
-    const result = { datasets: await count('datasets'), images: await count('images'), models: await count('models') };
-    db.close();
-    return result;
-  });
 }
 
 test('paired import keeps the good pairs and lists every unusable file', async ({ page }) => {
