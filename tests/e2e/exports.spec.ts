@@ -3,13 +3,13 @@ import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelFromFiles } from '../../src/core/io/model-files';
-import { toGraphModelFiles } from '../../src/core/io/graph-model';
-import { toOnnx } from '../../src/core/io/onnx-export';
+import { modelZip } from '../../src/core/io/formats';
+import { strFromU8, unzipSync } from 'fflate';
 
 /**
- * What alap hands out runs where alap is not: a page with nothing but @tensorflow/tfjs loads the
- * graph-model export, a page with nothing but onnxruntime-web runs the ONNX export, and both match
- * the model alap computed (the shipped face -> cartoon base, in Node).
+ * What alap hands out runs where alap is not: the snippet in the README of the graph-model zip runs
+ * in a page with nothing but @tensorflow/tfjs, the ONNX zip's in a page with nothing but
+ * onnxruntime-web, and both match the model alap computed (the shipped face -> cartoon base, in Node).
  */
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'plain pages do not use the studio backend: run once');
@@ -50,55 +50,77 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-test('a page with only @tensorflow/tfjs runs the graph-model export like alap does', async ({ page }) => {
+/** The js block of a README exported with a model: what a user copies. */
+function snippet(readme: string): string {
+  const code = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(code, 'README.md has a js snippet').toBeTruthy();
+  return code!;
+}
+
+/**
+ * Runs the export zip's README snippet as a module in the plain page (bare imports resolved by an
+ * import map), then `check` (module code that can use the snippet's variables) sets window.got.
+ */
+async function runSnippet(page: Page, readme: string, imports: Record<string, string>, check: string, input: number[]): Promise<number[]> {
+  const code = `window.input = ${JSON.stringify(input)};\n${snippet(readme)}\n${check}`;
+  await page.evaluate(
+    ({ imports, code }) => {
+      const map = document.createElement('script');
+      map.type = 'importmap';
+      map.textContent = JSON.stringify({ imports });
+      document.head.append(map);
+      const script = document.createElement('script');
+      script.type = 'module';
+      script.textContent = code;
+      const fail = (message: string) => ((window as unknown as { failed: string }).failed = message);
+      window.addEventListener('error', (e) => fail(e.message));
+      window.addEventListener('unhandledrejection', (e) => fail(String(e.reason)));
+      document.body.append(script);
+    },
+    { imports, code },
+  );
+  await page.waitForFunction(() => 'got' in window || 'failed' in window, null, { timeout: 60_000 });
+  const { got, failed } = await page.evaluate(() => {
+    const w = window as unknown as { got?: number[]; failed?: string };
+    return { got: w.got, failed: w.failed };
+  });
+  expect(failed).toBeUndefined();
+  return got!;
+}
+
+test('the graph-model zip\'s README snippet runs in a page with only @tensorflow/tfjs, like alap does', async ({ page }) => {
   const model = await shipped();
-  const files = toGraphModelFiles(model);
+  const files = unzipSync(await modelZip(model, 'tfjs-graph', { inputRange: '-1,1', size: SIZE }));
   const { input, output } = await reference(model);
   await plainPage(page, {
-    '/tf.min.js': readFileSync(path.resolve('node_modules/@tensorflow/tfjs/dist/tf.min.js')),
-    '/model/model.json': files.modelJson,
-    '/model/weights.bin': files.shards.get('weights.bin')!,
+    '/tf.fesm.min.js': readFileSync(path.resolve('node_modules/@tensorflow/tfjs/dist/tf.fesm.min.js')),
+    '/model.json': files['model.json'],
+    '/weights.bin': files['weights.bin'],
   });
-  await page.addScriptTag({ url: '/tf.min.js' });
-  const got = await page.evaluate(
-    async ({ input, size }) => {
-      const t = (window as unknown as { tf: typeof tf }).tf;
-      await t.setBackend('cpu');
-      const m = await t.loadGraphModel('/model/model.json');
-      const y = m.predict(t.tensor4d(input, [1, size, size, 3])) as tf.Tensor;
-      return Array.from(await y.data());
-    },
-    { input, size: SIZE },
-  );
+  // The snippet's model on a fixed input (its own call runs on zeros).
+  const check = `await y.data();\nwindow.got = Array.from(await model.predict(tf.tensor4d(window.input, [1, ${SIZE}, ${SIZE}, 3])).data());`;
+  const got = await runSnippet(page, strFromU8(files['README.md']), { '@tensorflow/tfjs': '/tf.fesm.min.js' }, check, input);
   expect(maxDiff(got, output)).toBeLessThan(1e-4);
 });
 
-test('a page with only onnxruntime-web runs the ONNX export like alap does', async ({ page }) => {
+test('the ONNX zip\'s README snippet runs in a page with only onnxruntime-web, like alap does', async ({ page }) => {
   const model = await shipped();
+  const files = unzipSync(await modelZip(model, 'onnx', { inputRange: '-1,1', size: SIZE }));
   const { input, output } = await reference(model);
   const dist = path.resolve('node_modules/onnxruntime-web/dist');
   await plainPage(page, {
-    '/ort.wasm.min.js': readFileSync(path.join(dist, 'ort.wasm.min.js')),
+    '/ort.wasm.min.mjs': readFileSync(path.join(dist, 'ort.wasm.min.mjs')),
     '/ort-wasm-simd-threaded.mjs': readFileSync(path.join(dist, 'ort-wasm-simd-threaded.mjs')),
     '/ort-wasm-simd-threaded.wasm': readFileSync(path.join(dist, 'ort-wasm-simd-threaded.wasm')),
-    '/model.onnx': toOnnx(model),
+    '/model.onnx': files['model.onnx'],
   });
-  await page.addScriptTag({ url: '/ort.wasm.min.js' });
-  const got = await page.evaluate(
-    async ({ input, size }) => {
-      type Ort = typeof import('onnxruntime-web');
-      const ort = (window as unknown as { ort: Ort }).ort;
-      ort.env.wasm.numThreads = 1;
-      ort.env.wasm.wasmPaths = '/';
-      const session = await ort.InferenceSession.create('/model.onnx');
-      // NHWC -> NCHW in, NCHW -> NHWC out.
-      const nchw = new Float32Array(input.length);
-      for (let i = 0; i < size * size; i++) for (let c = 0; c < 3; c++) nchw[c * size * size + i] = input[i * 3 + c];
-      const { output } = await session.run({ input: new ort.Tensor('float32', nchw, [1, 3, size, size]) });
-      const data = output.data as Float32Array;
-      return Array.from({ length: data.length }, (_, j) => data[(j % 3) * size * size + Math.floor(j / 3)]);
-    },
-    { input, size: SIZE },
-  );
+  // The snippet's session on a fixed input: NHWC -> NCHW in, NCHW -> NHWC out.
+  const check = `
+const size = ${SIZE};
+const nchw = new Float32Array(window.input.length);
+for (let i = 0; i < size * size; i++) for (let c = 0; c < 3; c++) nchw[c * size * size + i] = window.input[i * 3 + c];
+const data = (await session.run({ input: new ort.Tensor('float32', nchw, [1, 3, size, size]) })).output.data;
+window.got = Array.from({ length: data.length }, (_, j) => data[(j % 3) * size * size + Math.floor(j / 3)]);`;
+  const got = await runSnippet(page, strFromU8(files['README.md']), { 'onnxruntime-web': '/ort.wasm.min.mjs' }, `void output;\n${check}`, input);
   expect(maxDiff(got, output)).toBeLessThan(1e-4);
 });

@@ -7,7 +7,10 @@ test.beforeEach(({}, testInfo) => {
 
 test('without a camera the page says so, and generated faces work as the source', async ({ page }) => {
   test.setTimeout(120_000);
-  await page.goto('/?backend=wasm#/live');
+  // A newcomer's first click: Home -> Try it live.
+  await page.goto('/?backend=wasm');
+  await page.getByTestId('try-live').click();
+  await expect(page).toHaveURL(/#\/live$/);
   await page.getByTestId('live-size').fill('64');
   await page.getByTestId('live-start').click();
   await expect(page.getByTestId('live-error')).toContainText(/camera/i);

@@ -7,10 +7,13 @@ test.beforeEach(({}, testInfo) => {
 });
 
 for (const task of PRESET_TASKS) {
-  test(`preset ${task}: one click brings the shipped model and generated data; a short compression shows the report and held-out samples`, async ({ page }) => {
+  test(`preset ${task}: from Home one click brings the shipped model and generated data; a short compression shows the report, a verdict and held-out samples; Try live opens its pair`, async ({ page }) => {
     test.setTimeout(240_000);
     const preset = PRESETS[task];
-    await page.goto('/?backend=wasm#/compress');
+    // A newcomer's path: Home -> Compress a model -> a preset -> the run page -> its verdict -> Live.
+    await page.goto('/?backend=wasm');
+    await page.getByTestId('start-compress').click();
+    await expect(page).toHaveURL(/#\/compress$/);
     await usePreset(page, task);
     await expect(page.getByTestId('datasets')).toContainText('(12 x 64px)');
     await expect(page.getByTestId('datasets')).toContainText('11 train, 1 held out');
@@ -34,6 +37,11 @@ for (const task of PRESET_TASKS) {
     await expect(grid.locator('thead th')).toHaveText(['', ...columns]);
     const sizes = await grid.locator('img').evaluateAll((imgs) => Promise.all(imgs.map(async (i) => (await (i as HTMLImageElement).decode(), (i as HTMLImageElement).naturalWidth))));
     expect(sizes).toEqual(columns.map(() => preset.size));
+    await run.getByTestId('try-live-run').click();
+    await expect(page).toHaveURL(/#\/live$/);
+    await expect(page.getByTestId('live-original').locator('option:checked')).toHaveText(`${preset.label} base (shipped) (preset)`);
+    await expect(page.getByTestId('live-compressed').locator('option:checked')).toHaveText(`${(await run.getByTestId('name').first().textContent())!} (student)`);
+    await expect(page.getByTestId('live-mode')).toHaveValue('split');
   });
 }
 
