@@ -37,6 +37,11 @@ for (const task of PRESET_TASKS) {
     await expect(grid.locator('thead th')).toHaveText(['', ...columns]);
     const sizes = await grid.locator('img').evaluateAll((imgs) => Promise.all(imgs.map(async (i) => (await (i as HTMLImageElement).decode(), (i as HTMLImageElement).naturalWidth))));
     expect(sizes).toEqual(columns.map(() => preset.size));
+    // Before/after on the held-out image: the slider moves the boundary between the two outputs.
+    const original = run.getByTestId('before-after-original');
+    await expect(original).toHaveCSS('clip-path', 'inset(0px 50% 0px 0px)');
+    await run.getByTestId('before-after-slider').fill('80');
+    await expect(original).toHaveCSS('clip-path', 'inset(0px 20% 0px 0px)');
     await run.getByTestId('try-live-run').click();
     await expect(page).toHaveURL(/#\/live$/);
     await expect(page.getByTestId('live-original').locator('option:checked')).toHaveText(`${preset.label} base (shipped) (preset)`);
