@@ -28,7 +28,10 @@ await withPreview(4183, async (origin) => {
   // Element screenshots scroll; a sticky header would be drawn over their top edge.
   await page.addStyleTag({ content: 'header { position: static !important; }' });
   await page.getByTestId('preset-form').screenshot({ path: path.join(out, 'preset.png'), animations: 'disabled' });
-  if (values.distill) await page.getByTestId('run-distill').fill(values.distill);
+  if (values.distill) {
+    await page.getByTestId('run-advanced').locator('summary').click();
+    await page.getByTestId('run-distill').fill(values.distill);
+  }
   const distill = Number(await page.getByTestId('run-distill').inputValue());
   await page.getByRole('button', { name: 'Compress' }).click();
   const run = page.getByTestId('run').first();

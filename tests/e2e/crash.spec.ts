@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { usePreset } from './helpers';
+import { advanced, usePreset } from './helpers';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'checkpoint writes do not depend on the backend');
@@ -36,6 +36,8 @@ test('closing the tab again and again while checkpoints are written never leaves
   await usePreset(page, 'face-to-cartoon');
   // A checkpoint after every step: the worker spends most of its time inside checkpoint
   // transactions (models, Adam state: megabytes each), so a close lands in one most of the time.
+  await advanced(page);
+  await page.getByTestId('run-time').fill('');
   await page.getByTestId('run-condense').fill('30');
   await page.getByTestId('run-distill').fill('30');
   await page.getByTestId('run-checkpoint').fill('1');

@@ -28,8 +28,16 @@ export async function addTinyDataAndModel(page: Page, stored: number) {
   await page.getByLabel('Crop size').fill('16');
 }
 
-/** Steps, checkpoint interval and a macs=0.5 budget in the compression form. */
+/** Unfolds the compression form's Advanced settings (budget, steps, time, checkpoints…). */
+export async function advanced(page: Page) {
+  const details = page.getByTestId('run-advanced');
+  if (!(await details.evaluate((d: HTMLDetailsElement) => d.open))) await details.locator('summary').click();
+}
+
+/** Steps, checkpoint interval and a macs=0.5 budget in the compression form (no time budget: the steps decide). */
 export async function configure(page: Page, condense: number, distill: number, checkpoint: number) {
+  await advanced(page);
+  await page.getByTestId('run-time').fill('');
   await page.getByTestId('run-condense').fill(String(condense));
   await page.getByTestId('run-distill').fill(String(distill));
   await page.getByTestId('run-checkpoint').fill(String(checkpoint));

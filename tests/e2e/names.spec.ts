@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { addTinyDataAndModel, configure, usePreset, benchOnly, show } from './helpers';
+import { addTinyDataAndModel, advanced, configure, usePreset, benchOnly, show } from './helpers';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'names and pickers do not depend on the backend');
@@ -13,6 +13,22 @@ test('pickers keep their model when the list changes; runs and models are named 
   await page.goto('/?backend=wasm');
   await page.getByTestId('start-compress').click();
   await expect(page).toHaveURL(/#\/compress$/);
+  // The goal card: a newcomer picks what they want; the detailed settings stay folded under Advanced.
+  await expect(page.getByTestId('goal-quick')).toBeChecked();
+  await expect(page.getByTestId('run-settings')).toHaveText('Quick look: macs=0.25 · 60 s');
+  await expect(page.getByTestId('run-budget')).toBeHidden();
+  await page.getByTestId('goal-good').check();
+  await expect(page.getByTestId('run-settings')).toHaveText('Good student: macs=0.1 · 600 s');
+  await page.getByTestId('goal-fps').check();
+  await page.getByTestId('goal-fps-value').fill('24');
+  await page.getByTestId('goal-fps-value').dispatchEvent('change');
+  await expect(page.getByTestId('run-settings')).toHaveText('Frame rate: fps=24@256 · 300 s');
+  await advanced(page);
+  await expect(page.getByTestId('run-budget')).toHaveValue('fps=24@256');
+  await page.getByTestId('run-time').fill('301');
+  await expect(page.getByTestId('run-settings')).toHaveText('Custom settings: fps=24@256 · 301 s');
+  await expect(page.getByTestId('run-goal').locator('input[type=radio]:checked')).toHaveCount(0);
+  await page.getByTestId('goal-quick').check();
   const liveOriginal = page.getByTestId('live-original');
   await expect(liveOriginal.locator('option:checked')).toHaveText('Face → cartoon base (shipped)');
   // Storing the preset replaces the shipped entry by the stored copy: the pickers follow it (they used to go blank).

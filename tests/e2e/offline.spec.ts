@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { usePreset, benchOnly, show } from './helpers';
+import { advanced, usePreset, benchOnly, show } from './helpers';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'offline behaviour does not depend on the backend');
@@ -26,6 +26,8 @@ test('after one visit the app works offline: a preset compression and a benchmar
 
   await show(page, 'compress');
   await usePreset(page, 'face-to-cartoon');
+  await advanced(page);
+  await page.getByTestId('run-time').fill('');
   await page.getByTestId('run-condense').fill('2');
   await page.getByTestId('run-distill').fill('2');
   await page.getByRole('button', { name: 'Compress' }).click();

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { PRESETS, PRESET_TASKS } from '../../src/core/models/presets';
-import { prepare, show, usePreset } from './helpers';
+import { advanced, prepare, show, usePreset } from './helpers';
 
 test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'SwiftShader WebGPU is too slow for three compressions; the webgpu path is checked in studio.spec');
@@ -20,6 +20,7 @@ for (const task of PRESET_TASKS) {
     await expect(page.getByTestId('preset-info')).toContainText(task === 'unpaired' ? 'final cycle loss' : 'PSNR');
     // The form now points at the preset; shorten the run for the test.
     await expect(page.getByTestId('run-budget')).toHaveValue(preset.compress.budget);
+    await advanced(page);
     await page.getByTestId('run-condense').fill('3');
     await page.getByTestId('run-distill').fill('3');
     await page.getByRole('button', { name: 'Compress' }).click();
@@ -84,6 +85,7 @@ test('an FPS budget reports target vs achieved; an unreachable one fails with ho
   test.setTimeout(240_000);
   await page.goto('/?backend=wasm#/compress');
   await usePreset(page, 'face-to-cartoon');
+  await advanced(page);
   await page.getByTestId('run-condense').fill('2');
   await page.getByTestId('run-distill').fill('2');
   await page.getByTestId('run-budget').fill('fps=1@64');

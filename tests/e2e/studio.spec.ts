@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { configure, prepare } from './helpers';
+import { advanced, configure, prepare } from './helpers';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelFromFiles } from '../../src/core/io/model-files';
 import { readChannelGraph } from '../../src/core/graph/channel-graph';
@@ -123,6 +123,7 @@ test('a time budget sizes distillation; the report shows the student before trai
   test.skip(testInfo.project.name === 'webgpu', 'backend independent');
   await prepare(page, `backend=${testInfo.project.name}`);
   await configure(page, 0, 10, 1000);
+  await advanced(page);
   await page.getByTestId('run-time').fill('4');
   await page.getByRole('button', { name: 'Compress' }).click();
   await expect(page.getByTestId('run').first()).toHaveAttribute('data-status', 'done', { timeout: 180_000 });

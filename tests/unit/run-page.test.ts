@@ -3,6 +3,7 @@ import { DEFAULT_SPEC } from '../../src/core/compress/spec';
 import { plannedStages } from '../../src/core/compress/stages';
 import { addLossPoint, lossSeries, type LossHistory } from '../../src/ui/loss-history';
 import { verdictOf } from '../../src/ui/verdict';
+import { fpsOf, goalOf, goalSettings, settingsLine } from '../../src/ui/goals';
 
 describe('a run plan and its loss history', () => {
   it('plans the stages a spec runs, skipping those with no steps', () => {
@@ -39,5 +40,30 @@ describe('the verdict on a finished compression', () => {
     expect(verdictOf(report(27, 5000)).text).toContain('A smaller compression');
     expect(verdictOf(report(15.9, 20))).toMatchObject({ level: 'poor' });
     expect(verdictOf(report(15.9, 20)).text).toContain('Only 20 distillation steps ran');
+  });
+});
+
+describe('the Compress page goals', () => {
+  it('each goal sets its budget and time, and is recognised from them again', () => {
+    expect(goalSettings('quick')).toEqual({ budget: 'macs=0.25', time: 60, condense: 0 });
+    expect(goalSettings('good')).toEqual({ budget: 'macs=0.1', time: 600, condense: 0 });
+    expect(goalSettings('fps', 45)).toEqual({ budget: 'fps=45@256', time: 300, condense: 0 });
+    for (const g of ['quick', 'good', 'fps'] as const) expect(goalOf(goalSettings(g, 24))).toBe(g);
+  });
+
+  it('settings edited under Advanced make the goal custom', () => {
+    expect(goalOf({ ...goalSettings('good'), time: 900 })).toBe('custom');
+    expect(goalOf({ ...goalSettings('quick'), condense: 20 })).toBe('custom');
+    expect(goalOf({ budget: 'fps=30@128', time: 300, condense: 0 })).toBe('custom');
+    expect(goalOf({ budget: 'macs=0.25', time: null, condense: 0 })).toBe('custom');
+  });
+
+  it('reads the frame rate of an FPS budget and says in a line what will run', () => {
+    expect(fpsOf('fps=30@256')).toBe(30);
+    expect(fpsOf('fps=12.5@256')).toBe(12.5);
+    expect(fpsOf('macs=0.1')).toBeNull();
+    expect(settingsLine({ budget: 'macs=0.1', time: 600, condense: 0, distill: 60 })).toBe('macs=0.1 · 600 s');
+    expect(settingsLine({ budget: 'macs=0.25', time: null, condense: 10, distill: 60 })).toBe('macs=0.25 · 10 condensation + 60 distillation steps');
+    expect(settingsLine({ budget: '', time: null, condense: 0, distill: 5 })).toBe('no budget (a threshold prunes) · 5 distillation steps');
   });
 });
