@@ -26,6 +26,7 @@ import { MemoryCheckpointStore } from '../src/core/io/checkpoint';
 import { toOnnx } from '../src/core/io/onnx-export';
 import { onnx } from '../src/core/io/onnx-proto';
 import { modelCost } from '../src/core/measure/cost';
+import { kernelProfile } from '../src/core/measure/kernels';
 import { measureFrames } from '../src/core/measure/latency';
 import { foldBatchNorms } from '../src/core/models/fold';
 import { presetFor } from '../src/core/models/presets';
@@ -104,8 +105,7 @@ for (const task of tasks) {
     const folded = (await foldBatchNorms(model)) ?? model;
     const bytes = toOnnx(model);
     const nodes = onnx.ModelProto.decode(bytes).graph!.node!.filter((n) => n.opType !== 'Cast' && n.opType !== 'Identity').length;
-    // Kernels that ran (tf.profile also lists the scopes of fused ops, which are not kernels).
-    const kernels = (await tf.profile(() => folded.predict(x) as tf.Tensor)).kernels.filter((k) => !/scope|__op$/.test(k.name) && k.name !== 'Identity').length;
+    const kernels = (await kernelProfile(folded, x.shape)).kernels;
     const runners: { runtime: string; threads: number; kernels: number; frame: () => Promise<void> }[] = [
       {
         runtime: 'alap tfjs-wasm (batch norms folded)',

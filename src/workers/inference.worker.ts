@@ -22,6 +22,7 @@ import { openStudioDB } from '../store/db';
 import { modelFromRecord, storedModel } from '../store/records';
 import { onnxSession, runOnnx } from '../core/io/onnx-run';
 import { fastestOf } from '../core/measure/fastest';
+import { kernelProfile, type KernelProfile } from '../core/measure/kernels';
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import { WASM_PATHS } from './wasm-paths';
@@ -197,6 +198,13 @@ const api = {
     const macs = new Map(modelCost(readChannelGraph(model), [size, size]).layers.map((l) => [l.name, l.macs]));
     const layers = await layerLatencies(model, [1, size, size, model.inputs[0].shape[3]!], runs);
     return layers.map((l) => ({ ...l, macs: macs.get(l.name) ?? 0 }));
+  },
+
+  /** The kernels one frame runs on this backend: how many, and each kind's time where the backend can time them. */
+  async kernels(key: string, size: number): Promise<KernelProfile> {
+    const { model, session } = loaded(key);
+    if (session) throw new Error('The kernel profile is for tfjs backends; this model runs on onnxruntime-web here');
+    return kernelProfile(model, [1, size, size, model.inputs[0].shape[3]!]);
   },
 
   /**

@@ -50,6 +50,18 @@ test('the benchmark measures the shipped cartoon model on this backend, keeps th
   // Frames run through the inference copy: each batch norm folded into its convolution.
   await expect(page.getByTestId('bench-layers')).toContainText('block4_conv2');
   await expect(page.getByTestId('bench-layers')).not.toContainText('BatchNormalization');
+  // The kernels of one frame: the count is the sum of the kinds listed; convolutions run fused
+  // (bias and activation in the kernel); wasm times each kernel, WebGPU only with timestamp-query.
+  const kernels = page.getByTestId('bench-kernel');
+  const perKind = await kernels.evaluateAll((rows) => rows.map((r) => ({ name: r.children[0].textContent!, count: Number(r.children[1].textContent), ms: r.children[2].textContent! })));
+  expect(Number(await page.getByTestId('bench-kernel-count').textContent())).toBe(perKind.reduce((a, k) => a + k.count, 0));
+  expect(perKind.find((k) => k.name === 'FusedConv2D')?.count).toBeGreaterThanOrEqual(9); // its 10 convolutions, the last maybe apart
+  if (backend === 'wasm') {
+    await expect(page.getByTestId('bench-kernels').locator('summary')).toContainText('time per kernel as it ran');
+    for (const k of perKind) expect(k.ms).toMatch(/^\d+\.\d\d$/);
+  } else {
+    await expect(page.getByTestId('bench-kernels').locator('summary')).toContainText(/GPU time per kernel \(timestamp-query\)|no timestamp-query, so kernels are counted/);
+  }
   if (backend === 'wasm') await screenshot(page.locator('section[aria-label="Benchmark"]'), 'benchmark');
 });
 

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readChannelGraph } from '../../src/core/graph/channel-graph';
 import { modelCost } from '../../src/core/measure/cost';
 import { fastestMeasurer, foldedMeasurer, measureLatency, summarise, type Latency, type LatencyMeasurer } from '../../src/core/measure/latency';
+import { kernelProfile } from '../../src/core/measure/kernels';
 import { psnr, ssim } from '../../src/core/measure/quality';
 import { ARCHS, buildGenerator, defaultSpec } from '../../src/core/models/zoo';
 
@@ -104,5 +105,23 @@ describe('latency', () => {
     expect(pick(await fastestMeasurer([fixed('tfjs', 20), fixed('onnxruntime', 25)])(model, [1, 32, 32, 3]))).toEqual(['tfjs', 20]);
     expect(pick(await fastestMeasurer([fixed('tfjs', 40), refuses])(model, [1, 32, 32, 3]))).toEqual(['tfjs', 40]);
     await expect(fastestMeasurer([refuses])(model, [1, 32, 32, 3])).rejects.toThrow('unsupported layer');
+  });
+});
+
+describe('kernel profile', () => {
+  it('counts the kernels of one frame by kind, timed on a CPU backend, with no fused-op scopes', async () => {
+    const x = tf.input({ shape: [8, 8, 3] });
+    const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+    const out = tf.layers.conv2d({ filters: 3, kernelSize: 1, activation: 'tanh' }).apply(conv) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: x, outputs: out });
+    const before = tf.memory().numTensors;
+    const p = await kernelProfile(model, [1, 8, 8, 3]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(p.backend).toBe('cpu');
+    expect(p.timing).toBe('cpu');
+    expect(p.kernels).toBe(p.byName.reduce((a, k) => a + k.count, 0));
+    expect(p.byName.every((k) => k.ms !== null && k.ms >= 0 && !/scope|__op$/.test(k.name))).toBe(true);
+    // Two convolutions with bias and activation fused into each.
+    expect(p.byName.find((k) => k.name === 'FusedConv2D')?.count).toBe(2);
   });
 });
