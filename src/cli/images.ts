@@ -8,7 +8,7 @@ import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import type { RawImage } from '../core/data/dataset';
 import { checkImageSize } from '../core/data/image-header';
-import { pairByName, splitSideBySide } from '../core/data/pairing';
+import { pairByName, splitSideBySide, uniqueByName } from '../core/data/pairing';
 
 const IMAGE = /\.(png|jpe?g)$/i;
 
@@ -30,14 +30,22 @@ export function decodeImage(name: string, bytes: Uint8Array): RawImage {
   throw new Error(`Image '${name}' is neither a PNG nor a JPEG (${bytes.length === 0 ? 'the file is empty' : 'unknown signature'})`);
 }
 
-/** Image files of a folder, sorted by name; other files are ignored. */
+/**
+ * Image files of a folder, sorted by name; other files are ignored. Two files whose names differ
+ * only in the extension are refused: pairs, held-out samples and `alap run`'s outputs are named by
+ * the name without it, so one would silently replace the other.
+ */
 export async function listImages(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => {
     throw new Error(`Image folder '${dir}' does not exist or cannot be read`);
   });
   const files = entries.filter((e) => e.isFile() && IMAGE.test(e.name) && !e.name.startsWith('.')).map((e) => e.name);
   if (files.length === 0) throw new Error(`Image folder '${dir}' has no PNG or JPEG images`);
-  return files.sort();
+  const { duplicates } = uniqueByName(files.sort().map((name) => ({ name })));
+  if (duplicates.length) {
+    throw new Error(`Image folder '${dir}' has files with the same name apart from the extension (${duplicates.map((d) => `${d.first.name} and ${d.file.name}`).join(', ')}): rename or remove one of each`);
+  }
+  return files;
 }
 
 export async function readImages(dir: string, names: string[]): Promise<RawImage[]> {

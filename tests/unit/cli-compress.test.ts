@@ -227,12 +227,15 @@ describe('compress rejects bad input with one sentence', () => {
     bad(compressWith(`${data}/inputs`, dir), /^alap: Inputs and targets are matched by file name; inputs without a target: shapes-0007.png, shapes-0008.png, shapes-0009.png$/);
   });
 
-  it('a name repeated with another extension, in inputs or targets', () => {
+  it('a name repeated with another extension, with targets, alone or side by side (samples and outputs are named by it)', () => {
     const dir = path.join(work, 'twice');
     mkdirSync(dir);
     for (const f of readdirSync(`${data}/inputs`)) copyFileSync(path.join(`${data}/inputs`, f), path.join(dir, f));
     copyFileSync(path.join(`${data}/inputs`, 'shapes-0001.png'), path.join(dir, 'shapes-0001.jpg'));
-    bad(compressWith(dir, `${data}/targets`), /^alap: Inputs and targets are matched by file name; inputs with the same name as another: shapes-0001.png \(shapes-0001.jpg\)$/);
+    const refused = /^alap: Image folder '.*twice' has files with the same name apart from the extension \(shapes-0001\.jpg and shapes-0001\.png\): rename or remove one of each$/;
+    bad(compressWith(dir, `${data}/targets`), refused);
+    bad(compressWith(dir, null), refused);
+    bad(alap('compress', '--model', base, '--data', dir, '--side-by-side', 'AtoB', '--out', path.join(work, 'twice-sbs')), refused);
   });
 
   it('--side-by-side with --targets, or a direction that is not AtoB or BtoA', () => {
