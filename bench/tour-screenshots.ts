@@ -1,11 +1,11 @@
 /**
  * The README tour's studio screenshots from a real run (not a test's few steps): the face -> cartoon
- * preset (shipped base, 160 generated pairs at 64 px) compressed in the page with the preset's
- * settings (macs=0.25, 300 distillation steps, or --distill N) on wasm in headless Chromium. Saves
- * the preset form, the run in progress (about a third of the way) and the finished run, then each
- * page of the studio at 1366x768 with that run in it.
+ * preset (shipped base, 160 generated pairs at 64 px) compressed in the page with a goal of the
+ * Compress page (--goal quick: macs=0.25 in 60 s; good: macs=0.1 in 600 s) on wasm in headless
+ * Chromium. Saves the preset form, the run in progress (about a third of the way) and the finished
+ * run, then each page of the studio at 1366x768 with that run in it.
  *
- *   npm run build && npx tsx bench/tour-screenshots.ts [--distill 300] [--out docs/screenshots]
+ *   npm run build && npx tsx bench/tour-screenshots.ts [--goal good] [--out docs/screenshots]
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,7 +13,9 @@ import { chromium } from '@playwright/test';
 import config from '../playwright.config';
 import { gotoWhenUp, log, withPreview } from './common';
 
-const { values } = parseArgs({ options: { distill: { type: 'string' }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { goal: { type: 'string' }, out: { type: 'string' } } });
+const goal = values.goal ?? 'good';
+if (goal !== 'quick' && goal !== 'good') throw new Error(`--goal is quick or good, got '${goal}'`);
 const out = values.out ?? path.join('docs', 'screenshots');
 
 await withPreview(4183, async (origin) => {
@@ -28,19 +30,15 @@ await withPreview(4183, async (origin) => {
   // Element screenshots scroll; a sticky header would be drawn over their top edge.
   await page.addStyleTag({ content: 'header { position: static !important; }' });
   await page.getByTestId('preset-form').screenshot({ path: path.join(out, 'preset.png'), animations: 'disabled' });
-  if (values.distill) {
-    await page.getByTestId('run-advanced').locator('summary').click();
-    await page.getByTestId('run-distill').fill(values.distill);
-  }
-  const distill = Number(await page.getByTestId('run-distill').inputValue());
+  await page.getByTestId(`goal-${goal}`).check();
   await page.getByRole('button', { name: 'Compress' }).click();
   const run = page.getByTestId('run').first();
   // A third of the way through distillation, the progress as it stands.
   const progress = page.getByTestId('run-progress');
   await progress.waitFor({ timeout: 120_000 });
   for (;;) {
-    const step = Number(/distill step (\d+)/.exec((await run.textContent()) ?? '')?.[1] ?? 0);
-    if (step >= distill / 3 || (await run.getAttribute('data-status')) === 'done') break;
+    const [, step, steps] = /distill step (\d+) \/ (\d+)/.exec((await progress.textContent().catch(() => '')) ?? '') ?? [];
+    if ((step && Number(step) >= Number(steps) / 3) || (await run.getAttribute('data-status')) === 'done') break;
     await page.waitForTimeout(500);
   }
   if (await progress.isVisible()) await progress.screenshot({ path: path.join(out, 'progress.png'), animations: 'disabled' });

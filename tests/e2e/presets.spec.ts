@@ -18,9 +18,10 @@ for (const task of PRESET_TASKS) {
     await expect(page.getByTestId('datasets')).toContainText('(12 x 64px)');
     await expect(page.getByTestId('datasets')).toContainText('11 train, 1 held out');
     await expect(page.getByTestId('preset-info')).toContainText(task === 'unpaired' ? 'final cycle loss' : 'PSNR');
-    // The form now points at the preset; shorten the run for the test.
-    await expect(page.getByTestId('run-budget')).toHaveValue(preset.compress.budget);
+    // The form now points at the preset's data and model; the goal stays the quick look. Shorten the run for the test.
+    await expect(page.getByTestId('run-settings')).toHaveText('Quick look: macs=0.25 · 60 s');
     await advanced(page);
+    await page.getByTestId('run-time').fill('');
     await page.getByTestId('run-condense').fill('3');
     await page.getByTestId('run-distill').fill('3');
     await page.getByRole('button', { name: 'Compress' }).click();
@@ -86,6 +87,7 @@ test('an FPS budget reports target vs achieved; an unreachable one fails with ho
   await page.goto('/?backend=wasm#/compress');
   await usePreset(page, 'face-to-cartoon');
   await advanced(page);
+  await page.getByTestId('run-time').fill('');
   await page.getByTestId('run-condense').fill('2');
   await page.getByTestId('run-distill').fill('2');
   await page.getByTestId('run-budget').fill('fps=1@64');
