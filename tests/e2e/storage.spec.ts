@@ -24,12 +24,20 @@ test('the Storage page lists what is stored with its size; deleting takes a run\
   const run = items.and(page.locator('[data-store="runs"]'));
   expect(Number(await run.getAttribute('data-bytes'))).toBeGreaterThan(0);
   await expect(run).toContainText(/\d+\.\d KiB/);
+  // One click asks; Keep keeps it; the second button deletes.
   await run.getByRole('button', { name: 'Delete' }).click();
+  await run.getByRole('button', { name: 'Keep' }).click();
+  await expect(items).toHaveCount(3);
+  await run.getByRole('button', { name: 'Delete' }).click();
+  await run.getByTestId('storage-confirm').click();
   await expect(page.getByTestId('storage-message')).toHaveText(/^Deleted shapes · macs 0\.5 · \d\d:\d\d \(/);
   await expect(items).toHaveCount(2);
   expect(await storedCounts(page)).toEqual({ ...before, runs: 0, checkpointFiles: 0 });
 
-  await items.and(page.locator('[data-store="datasets"]')).getByRole('button', { name: 'Delete' }).click();
+  const dataset = items.and(page.locator('[data-store="datasets"]'));
+  await dataset.getByRole('button', { name: 'Delete' }).click();
+  await expect(dataset.getByTestId('storage-confirm')).toHaveText('Delete the dataset and its images');
+  await dataset.getByTestId('storage-confirm').click();
   await expect(items).toHaveCount(1);
   expect(await storedCounts(page)).toEqual({ ...before, runs: 0, checkpointFiles: 0, datasets: 0, images: 0 });
   // The other pages hear of it (a change notice): Compress no longer lists the dataset or the run.
