@@ -5,7 +5,7 @@ test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name === 'webgpu', 'storage does not depend on the backend');
 });
 
-test('the Storage page lists what is stored with its size; deleting takes a run\'s checkpoints and a dataset\'s images with it', async ({ page }) => {
+test('the Storage page lists what is stored with its size; deleting asks once, then takes a run\'s checkpoints and a dataset\'s images with it', async ({ page }) => {
   test.setTimeout(180_000);
   await prepare(page, 'backend=wasm');
   // A run interrupted by a reload keeps its checkpoint files.
