@@ -74,6 +74,13 @@ test('pickers keep their model when the list changes; runs and models are named 
   await expect(page.getByTestId('models-summary')).toContainText(/keeps\s+\d+ of \d+ convolution channels/);
   await page.goBack();
   await expect(page).toHaveURL(/#\/runs$/);
+  // From the run to Benchmark: its original next to its student.
+  await run.getByTestId('benchmark-run').click();
+  await expect(page).toHaveURL(/#\/benchmark$/);
+  await expect(page.getByTestId('bench-model-a').locator('option:checked')).toHaveText('resnet ngf=4 depth=1 (zoo)');
+  await expect(page.getByTestId('bench-model-b').locator('option:checked')).toHaveText(`${runName} (student)`);
+  await page.goBack();
+  await expect(page).toHaveURL(/#\/runs$/);
 
   await run.getByTestId('rename').first().click();
   await run.getByTestId('rename-input').fill('  ');
