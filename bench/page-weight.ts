@@ -74,7 +74,7 @@ await withPreview(4185, async (origin) => {
   const md = [
     '# What a first visit downloads',
     '',
-    `${new Date().toISOString().slice(0, 10)}, ${cpus()[0].model.trim()}, headless Chromium (${path.basename(config.use!.launchOptions!.executablePath ?? "chromium")}), the production build served by vite preview. Command: \`npm run build && npx tsx bench/page-weight.ts\`. Decoded body bytes of each URL the page and its workers fetched (vite preview gzips text on the fly, so fewer bytes cross the wire for scripts), a fresh profile: nothing cached; the service worker installs during the visit and precaches the rest of the build in the background, which is not counted here.`,
+    `${new Date().toISOString().slice(0, 10)}, ${cpus()[0].model.trim()}, headless Chromium (${path.basename(config.use!.launchOptions!.executablePath ?? 'chromium')}), the production build served by vite preview. Command: \`npm run build && npx tsx bench/page-weight.ts\`. Decoded body bytes of each URL the page and its workers fetched (vite preview gzips text on the fly, so fewer bytes cross the wire for scripts), a fresh profile: nothing cached; the service worker installs during the visit and precaches the rest of the build in the background, which is not counted here.`,
     '',
     ...table('Home, until the device chip shows the backend', home),
     ...table('then Live (what it adds)', live),
