@@ -3,6 +3,7 @@
  * frame rate) and the goal fills in the budget and the time; the detailed settings stay under
  * Advanced, and editing them makes the goal "custom".
  */
+import { parseBudget } from '../core/compress/budget';
 export type Goal = 'quick' | 'good' | 'fps' | 'custom';
 
 export interface GoalSettings {
@@ -39,10 +40,14 @@ export function goalOf(s: GoalSettings): Goal {
   return 'custom';
 }
 
-/** The frame rate of an `fps=N@256` budget, else null. */
+/** The frame rate of a valid `fps=N@256` budget, else null. */
 export function fpsOf(budget: string): number | null {
-  const m = new RegExp(`^fps=(\\d+(?:\\.\\d+)?)@${GOAL_FPS_SIZE}$`).exec(budget.trim());
-  return m ? Number(m[1]) : null;
+  try {
+    const b = parseBudget(budget);
+    return b.kind === 'fps' && b.size === GOAL_FPS_SIZE ? b.fps : null;
+  } catch {
+    return null; // not a budget at all: the run form's schema says why when it is submitted
+  }
 }
 
 /** What will run, in a line: "macs=0.1 · 600 s" or "macs=0.25 · 60 distillation steps". */
