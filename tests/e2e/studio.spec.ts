@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { advanced, configure, prepare } from './helpers';
+import { advanced, configure, prepare, storedCounts } from './helpers';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelFromFiles } from '../../src/core/io/model-files';
 import { readChannelGraph } from '../../src/core/graph/channel-graph';
@@ -148,17 +148,7 @@ test('cancel stops a run and discards its checkpoints', async ({ page }, testInf
   expect(await chart.locator('text.tick').count()).toBeGreaterThan(3); // axis labels
   await page.getByTestId('cancel').click();
   await expect(page.getByTestId('run').first()).toHaveAttribute('data-status', 'cancelled', { timeout: 60_000 });
-  const checkpoints = await page.evaluate(async () => {
-    const open = indexedDB.open('alap-studio');
-    const db: IDBDatabase = await new Promise((resolve) => (open.onsuccess = () => resolve(open.result)));
-    const n = await new Promise<number>((resolve) => {
-      const r = db.transaction('checkpointFiles').objectStore('checkpointFiles').count();
-      r.onsuccess = () => resolve(r.result);
-    });
-    db.close();
-    return n;
-  });
-  expect(checkpoints).toBe(0);
+  expect((await storedCounts(page)).checkpointFiles).toBe(0);
 });
 
 test('a run interrupted by a reload resumes from its checkpoint and completes', async ({ page }, testInfo) => {
